@@ -2,7 +2,10 @@
 # the project installed in editable mode with the requested extras.
 #
 # pip runs only when pyproject.toml changed since the last install of the same
-# spec; .venv/.passerelle-installed records "<spec> <sha256 of pyproject.toml>".
+# spec; .venv/.passerelle-installed records "<spec> <fingerprint>". The
+# fingerprint also covers which top-level packages exist, because an editable
+# install maps only the packages present when it ran: a new one (say web/
+# appearing after a pull) needs a reinstall for .venv/bin/passerelle to see it.
 
 ensure_venv() {
     local spec=$1   # what to pip-install, e.g. "." or ".[test]"
@@ -20,13 +23,14 @@ ensure_venv() {
         return 1
     }
 
-    want="$spec $(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)"
+    want="$spec $(cd "$root" && { cat pyproject.toml; ls -d -- */__init__.py 2>/dev/null || true; } \
+        | sha256sum | cut -d' ' -f1)"
     if [[ -f "$stamp" ]] && grep -qxF -- "$want" "$stamp"; then
         return 0
     fi
-    echo "==> pip install -e '$spec' (pyproject.toml changed or first run)" >&2
+    echo "==> pip install -e '$spec' (first run, or pyproject.toml or the package list changed)" >&2
     (cd "$root" && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec")
-    # Keep only stamps for the current pyproject.toml, then add this one;
+    # Keep only stamps with the current fingerprint, then add this one;
     # ".[extras]" also installs everything "." needs.
     local hash=${want##* }
     {
