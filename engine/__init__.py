@@ -1,0 +1,40 @@
+"""Passerelle's workflow engine: BPMN processes run by SpiffWorkflow, persisted with SQLAlchemy.
+
+This package never imports Flask: the web layer, the command line, the worker and the tests all
+use the same functions, each taking an explicit Session and acting user. Callers own the
+transaction (see `engine.db.unit_of_work`).
+"""
+from .audit import EVENT_TYPES, EventType, Verification, verify as verify_audit
+from .clock import frozen_at, now
+from .db import make_engine, make_session_factory, unit_of_work
+from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
+                     PermissionDenied, Problem)
+from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Organisation, OutboxMessage,
+                     ProcessFile, ProcessVersion, Timer, User)
+from .org import DEMO_ORGANISATION, ROLES, find_user, load_organisation, load_organisation_file, manager_of
+from .registry import (PROCESSES_DIR, Deployment, bundle_of, checksum, deploy, deploy_folder, get_version,
+                       list_processes, running_counts, validate, versions_of)
+from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
+                      run_due_timers, start_instance)
+from .schema import is_current as schema_is_current, upgrade as upgrade_schema
+
+__all__ = [
+    # errors
+    "PasserelleError", "NotFound", "PermissionDenied", "Conflict", "InvalidData", "InvalidBundle",
+    "ForbiddenCode", "Problem",
+    # storage
+    "make_engine", "make_session_factory", "unit_of_work", "upgrade_schema", "schema_is_current",
+    # models
+    "User", "Directorate", "Organisation", "ProcessVersion", "ProcessFile", "Instance", "HumanTask",
+    "AuditEvent", "Timer", "OutboxMessage", "ApiToken",
+    # organisation
+    "load_organisation", "load_organisation_file", "find_user", "manager_of", "ROLES", "DEMO_ORGANISATION",
+    # process definitions
+    "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
+    "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR",
+    # instances and tasks
+    "start_instance", "complete_task", "claim_task", "release_task", "cancel_instance", "get_instance",
+    "get_task", "run_due_timers",
+    # audit and time
+    "EventType", "EVENT_TYPES", "verify_audit", "Verification", "now", "frozen_at",
+]

@@ -1,0 +1,117 @@
+"""The audit trail: append-only events, SHA-256 hash-chained per instance.
+
+Events are written by `record` only, inside the transaction of the change they describe; nothing
+updates or deletes them. Events that belong to no instance (deployments, sign-ins) form one
+global chain.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .models import AuditEvent
+
+GENESIS = "0" * 64
+
+
+class EventType(str, enum.Enum):
+    INSTANCE_STARTED = "instance_started"
+    TASK_CREATED = "task_created"
+    TASK_CLAIMED = "task_claimed"
+    TASK_RELEASED = "task_released"
+    TASK_COMPLETED = "task_completed"
+    DECISION_EVALUATED = "decision_evaluated"
+    TIMER_FIRED = "timer_fired"
+    INSTANCE_COMPLETED = "instance_completed"
+    INSTANCE_CANCELLED = "instance_cancelled"
+    INSTANCE_FAILED = "instance_failed"
+    INCIDENT_RETRIED = "incident_retried"
+    PROCESS_DEPLOYED = "process_deployed"
+    USER_SIGNED_IN = "user_signed_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+
+
+EVENT_TYPES = tuple(e.value for e in EventType)
+
+
+def _digest(fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _fields(event: AuditEvent) -> dict[str, Any]:
+    at = event.at
+    return {
+        "instance_id": event.instance_id, "seq": event.seq, "at": at.astimezone(timezone.utc).isoformat() if at else None,
+        "actor": event.actor, "type": event.type, "process_key": event.process_key,
+        "version": event.version, "task_id": event.task_id, "task_name": event.task_name,
+        "data": event.data, "prev_hash": event.prev_hash,
+    }
+
+
+def record(session: Session, type: EventType, actor: str, *, instance_id: int | None = None,
+           process_key: str | None = None, version: int | None = None, task_id: str | None = None,
+           task_name: str | None = None, data: dict[str, Any] | None = None,
+           at: datetime | None = None) -> AuditEvent:
+    """Append one event to its chain (the instance's, or the global one)."""
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
+        .order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    event = AuditEvent(
+        instance_id=instance_id, seq=(last.seq + 1) if last else 1,
+        at=(at or clock.now()).astimezone(timezone.utc),
+        actor=actor, type=EventType(type).value, process_key=process_key, version=version,
+        task_id=task_id, task_name=task_name, data=json.loads(json.dumps(data or {}, default=str)),
+        prev_hash=last.hash if last else GENESIS,
+    )
+    event.hash = _digest(_fields(event))
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    events_checked: int
+    first_broken: tuple[int | None, int] | None  # (instance_id, seq)
+    reason: str | None = None
+
+
+def verify(session: Session, instance_id: int | None = None, *, all_chains: bool = True) -> Verification:
+    """Recompute every hash and link; report the first broken one.
+
+    With `instance_id`, only that instance's chain is checked.
+    """
+    query = select(AuditEvent)
+    if instance_id is not None:
+        query = query.where(AuditEvent.instance_id == instance_id)
+    query = query.order_by(AuditEvent.instance_id.is_not(None), AuditEvent.instance_id, AuditEvent.seq)
+    checked = 0
+    current_chain: object = object()
+    expected_prev, expected_seq = GENESIS, 1
+    for event in session.scalars(query.execution_options(yield_per=1000)):
+        if event.instance_id != current_chain:
+            current_chain, expected_prev, expected_seq = event.instance_id, GENESIS, 1
+        checked += 1
+        broken = None
+        if event.seq != expected_seq:
+            broken = f"event {expected_seq} is missing"
+        elif event.prev_hash != expected_prev:
+            broken = "does not link to the previous event"
+        elif _digest(_fields(event)) != event.hash:
+            broken = "its content does not match its hash"
+        if broken:
+            return Verification(False, checked, (event.instance_id, event.seq), broken)
+        expected_prev, expected_seq = event.hash, event.seq + 1
+    return Verification(True, checked, None)

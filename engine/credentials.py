@@ -1,0 +1,80 @@
+"""Passwords and API tokens. Passwords use scrypt in Werkzeug's hash format (so either side can
+check them); tokens are random, stored only as SHA-256 digests, expiring and revocable."""
+from __future__ import annotations
+
+import hashlib
+import os
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .models import ApiToken, User
+
+# scrypt work factor as log2(N); the tests lower it through the environment to stay fast.
+_N, _R, _P = 2 ** int(os.environ.get("PASSERELLE_PASSWORD_COST", "15")), 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_urlsafe(12)
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=_N, r=_R, p=_P, maxmem=132 * _N * _R * _P)
+    return f"scrypt:{_N}:{_R}:{_P}${salt}${digest.hex()}"
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    if not stored or stored.count("$") != 2:
+        return False
+    method, salt, expected = stored.split("$")
+    try:
+        name, n, r, p = method.split(":")
+        n, r, p = int(n), int(r), int(p)
+    except ValueError:
+        return False
+    if name != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p, maxmem=132 * n * r * p)
+    return hmac.compare_digest(digest.hex(), expected)
+
+
+_DUMMY_HASH = None
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials, else None (same cost whether the user exists)."""
+    global _DUMMY_HASH
+    user = session.scalar(select(User).where(User.username == str(username), User.active.is_(True)))
+    if user is None or not user.password_hash:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password("timing")
+        check_password(_DUMMY_HASH, str(password))
+        return None
+    return user if check_password(user.password_hash, str(password)) else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, hours: int) -> tuple[str, ApiToken]:
+    """A new API token for `user`; the plain token is returned once and never stored."""
+    plain = secrets.token_urlsafe(32)
+    now = clock.now()
+    row = ApiToken(user_id=user.id, token_hash=_digest(plain), created_at=now, expires_at=now + timedelta(hours=hours))
+    session.add(row)
+    session.flush()
+    return plain, row
+
+
+def token_row(session: Session, plain: str) -> ApiToken | None:
+    """The live token row for `plain` (not expired, not revoked, active user), else None."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now() or not row.user.active:
+        return None
+    return row
+
+
+def revoke_token(session: Session, row: ApiToken) -> None:
+    row.revoked_at = clock.now()
+    session.flush()

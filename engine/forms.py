@@ -1,0 +1,164 @@
+"""Forms from `camunda:formData`: field specs for clients, and server-side validation.
+
+A field spec is a plain dict — the wire format of the API and what the pages render:
+`{"id", "label", "type", "required", "default", "options": [{"id", "label"}], "constraints": {...}}`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Callable
+
+from .errors import InvalidData
+
+TYPES = ("string", "long", "boolean", "date", "enum")
+_TRUE = {"true", "on", "1", "yes", "oui"}
+_FALSE = {"false", "off", "0", "no", "non", ""}
+
+
+def form_spec(spiff_form) -> dict[str, Any]:
+    """Turn a SpiffWorkflow camunda Form into our field specs."""
+    fields = []
+    for field in getattr(spiff_form, "fields", []) or []:
+        constraints = {v.name: v.config for v in field.validation}
+        fields.append({
+            "id": field.id,
+            "label": field.label or field.id,
+            "type": field.type if field.type in TYPES else "string",
+            "required": "required" in constraints,
+            "default": field.default_value or None,
+            "options": [{"id": o.id, "label": o.name} for o in getattr(field, "options", [])],
+            "constraints": {k: v for k, v in constraints.items() if k != "required"},
+            "properties": {p.id: p.value for p in field.properties},
+        })
+    return {"fields": fields}
+
+
+class Lookups:
+    """What validation needs to know about the organisation (injected, so forms stay pure)."""
+
+    def __init__(self, user_roles: Callable[[str], list[str] | None],
+                 organisation_kind: Callable[[str], str | None]):
+        self.user_roles = user_roles
+        self.organisation_kind = organisation_kind
+
+
+def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups: Lookups,
+                        current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate `submitted` against a field spec; return the cleaned, typed values.
+
+    Raises InvalidData whose `.errors` maps each faulty field (or an unknown one) to messages.
+    Read-only fields keep their current value; submitting a different one is an error.
+    """
+    if not isinstance(submitted, dict):
+        raise InvalidData("the data must be an object of field values", {"data": ["must be an object"]})
+    fields = {f["id"]: f for f in form.get("fields", [])}
+    errors: dict[str, list[str]] = {}
+    for name in submitted:
+        if name not in fields:
+            errors.setdefault(name, []).append("unknown field")
+    cleaned: dict[str, Any] = {}
+    current = current or {}
+    for name, field in fields.items():
+        constraints = field.get("constraints") or {}
+        if "readonly" in constraints:
+            if name in submitted and submitted[name] not in (None, "", current.get(name)):
+                errors.setdefault(name, []).append("this field is read-only")
+            continue
+        try:
+            value = _coerce(field, submitted.get(name))
+        except ValueError as err:
+            errors.setdefault(name, []).append(str(err))
+            continue
+        if value is None:
+            if field.get("required"):
+                errors.setdefault(name, []).append("this field is required")
+            continue
+        message = _check_constraints(field, value, lookups)
+        if message:
+            errors.setdefault(name, []).append(message)
+        cleaned[name] = value
+    for name, field in fields.items():
+        rule = (field.get("constraints") or {}).get("required_if")
+        if rule and name not in errors and cleaned.get(name) in (None, ""):
+            other, _, values = rule.partition("=")
+            if str(cleaned.get(other.strip())) in {v.strip() for v in values.split("|")}:
+                errors.setdefault(name, []).append(
+                    f"required when {other.strip()} is {cleaned.get(other.strip())}")
+    if errors:
+        raise InvalidData("some fields are not valid", errors)
+    return cleaned
+
+
+def _coerce(field: dict[str, Any], raw: Any) -> Any:
+    kind = field["type"]
+    if raw is None or (isinstance(raw, str) and raw.strip() == "" and kind != "boolean"):
+        return None
+    if kind == "string":
+        if not isinstance(raw, str):
+            raise ValueError("must be text")
+        return raw.strip()
+    if kind == "long":
+        if isinstance(raw, bool):
+            raise ValueError("must be a whole number")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,15}\s*", raw):
+            return int(raw)
+        raise ValueError("must be a whole number")
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError("must be true or false")
+    if kind == "date":
+        if isinstance(raw, str):
+            try:
+                return date.fromisoformat(raw.strip()).isoformat()
+            except ValueError:
+                pass
+        raise ValueError("must be a date (YYYY-MM-DD)")
+    if kind == "enum":
+        allowed = [o["id"] for o in field.get("options", [])]
+        if not isinstance(raw, str) or raw not in allowed:
+            raise ValueError(f"must be one of: {', '.join(allowed)}")
+        return raw
+    raise ValueError(f"unsupported field type {kind}")
+
+
+def _check_constraints(field: dict[str, Any], value: Any, lookups: Lookups) -> str | None:
+    c = field.get("constraints") or {}
+    kind = field["type"]
+    if kind == "long":
+        if "min" in c and value < int(c["min"]):
+            return f"must be at least {c['min']}"
+        if "max" in c and value > int(c["max"]):
+            return f"must be at most {c['max']}"
+    if kind == "date":
+        if c.get("min") and value < str(c["min"]):
+            return f"must be on or after {c['min']}"
+        if c.get("max") and value > str(c["max"]):
+            return f"must be on or before {c['max']}"
+    if kind == "string":
+        if "minlength" in c and len(value) < int(c["minlength"]):
+            return f"must be at least {c['minlength']} characters"
+        if "maxlength" in c and len(value) > int(c["maxlength"]):
+            return f"must be at most {c['maxlength']} characters"
+    if "must_be_true" in c and value is not True:
+        return "must be checked to go on"
+    if "username" in c:
+        roles = lookups.user_roles(str(value))
+        if roles is None:
+            return f"unknown user: {value}"
+        needed = c.get("username")
+        if needed and needed not in roles:
+            return f"{value} does not have the role {needed}"
+    if "organisation" in c:
+        kind_found = lookups.organisation_kind(str(value))
+        if kind_found is None:
+            return f"unknown organisation: {value}"
+        allowed = [k.strip() for k in (c.get("organisation") or "").split(",") if k.strip()]
+        if allowed and kind_found not in allowed:
+            return f"organisations of kind {kind_found} are not accepted here"
+    return None

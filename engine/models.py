@@ -1,0 +1,250 @@
+"""The engine's tables. Typed SQLAlchemy 2 models; times are timezone-aware UTC."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
+                        LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC; always returns aware datetimes (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+# --- organisation -------------------------------------------------------------------------------
+
+class Directorate(Base):
+    __tablename__ = "directorate"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Organisation(Base):
+    """An external host organisation (skills sponsorship)."""
+
+    __tablename__ = "organisation"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    directorate_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    manager_username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    roles: Mapped[list[str]] = mapped_column(default=list)
+    employment_status: Mapped[str] = mapped_column(String(32), default="fonctionnaire")
+    career_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.all_roles for role in roles)
+
+    @property
+    def all_roles(self) -> list[str]:
+        return sorted({"agent", *(self.roles or [])})
+
+
+# --- process definitions ------------------------------------------------------------------------
+
+class ProcessVersion(Base):
+    """One deployed version of a process: the exact files, their checksum and who deployed them."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    checksum: Mapped[str] = mapped_column(String(64))
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column()
+    comment: Mapped[str] = mapped_column(Text, default="")
+    starter_roles: Mapped[list[str]] = mapped_column(default=list)
+    spec_json: Mapped[str] = mapped_column(Text)  # serialized SpiffWorkflow specs, parsed once
+    files: Mapped[list[ProcessFile]] = relationship(back_populates="version", order_by="ProcessFile.id",
+                                                     cascade="all, delete-orphan")
+
+    @property
+    def bpmn_file(self) -> ProcessFile:
+        return next(f for f in self.files if f.filename.endswith(".bpmn"))
+
+
+class ProcessFile(Base):
+    __tablename__ = "process_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[ProcessVersion] = relationship(back_populates="files")
+
+
+# --- instances and their human tasks ----------------------------------------------------------
+
+class Instance(Base):
+    __tablename__ = "instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    end_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    started_by: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    serializer_version: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(Text)  # serialized workflow, without its specs
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[ProcessVersion] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """A user task waiting for (or done by) a person: task lists are answered from this table."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (Index("ix_human_task_status_assignee", "status", "assignee"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    default_assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    candidate_users: Mapped[list[str]] = mapped_column(default=list)
+    candidate_groups: Mapped[list[str]] = mapped_column(default=list)
+    excluded_users: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    form: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    instance: Mapped[Instance] = relationship()
+
+
+class TaskCandidate(Base):
+    """Who may act on a ready task, one row per user or group, so task lists are one indexed query."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "user" | "group"
+    name: Mapped[str] = mapped_column(String(64))
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+class AuditEvent(Base):
+    """Append-only, hash-chained. Instance events chain per instance; others (deployments, sign-ins)
+    chain in the global stream where instance_id is NULL."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"), Index("ix_audit_event_actor_at", "actor", "at"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), nullable=True, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    task_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- background work ----------------------------------------------------------------------------
+
+class Timer(Base):
+    """A timer event waiting in some instance; the worker fires it when due."""
+
+    __tablename__ = "timer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(128))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)  # waiting|fired|cancelled|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OutboxMessage(Base):
+    """An e-mail to send once the transaction that caused it has committed."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), nullable=True, index=True)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    user: Mapped[User] = relationship()

@@ -1,0 +1,110 @@
+"""Who may do what, declared once. Every page and endpoint asks these functions.
+
+- start a process: a role listed in the version's `starter_roles`;
+- see a request: its starter, its agent, anyone who acted on or is offered one of its tasks,
+  the line manager of its starter or agent, and `hr`, `auditor`, `admin` (all requests);
+- act on a task: its assignee, a candidate user, or a holder of a candidate role — unless
+  excluded, or the task is claimed by someone else;
+- cancel: the starter until the request is approved (withdrawal); `hr` and `admin` always;
+- deploy processes: `process_owner`, `admin`; read the audit: `auditor`, `admin`.
+"""
+from __future__ import annotations
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from .errors import PermissionDenied
+from .models import HumanTask, Instance, ProcessVersion, TaskCandidate, User
+
+SEE_ALL_ROLES = ("hr", "auditor", "admin")
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def can_start(user: User, version: ProcessVersion) -> bool:
+    return user.active and any(role in user.all_roles for role in (version.starter_roles or ["agent"]))
+
+
+def can_deploy(user: User) -> bool:
+    return user.has_role("process_owner", "admin")
+
+
+def can_read_audit(user: User) -> bool:
+    return user.has_role("auditor", "admin")
+
+
+def can_administer(user: User) -> bool:
+    return user.has_role("admin")
+
+
+def can_cancel(user: User, instance: Instance) -> bool:
+    if user.has_role("hr", "admin"):
+        return True
+    return user.username == instance.started_by and instance.approved_at is None
+
+
+def is_candidate(user: User, task: HumanTask) -> bool:
+    if user.username in (task.excluded_users or []):
+        return False
+    return (user.username in (task.default_assignee, task.assignee)
+            or user.username in (task.candidate_users or [])
+            or any(role in user.all_roles for role in (task.candidate_groups or [])))
+
+
+def can_act(user: User, task: HumanTask) -> bool:
+    if task.status != "ready" or not user.active:
+        return False
+    if task.claimed:
+        return task.assignee == user.username
+    return is_candidate(user, task)
+
+
+def can_see_task(session: Session, user: User, task: HumanTask) -> bool:
+    return is_candidate(user, task) or task.completed_by == user.username or can_see_instance(session, user, task.instance)
+
+
+def can_see_instance(session: Session, user: User, instance: Instance) -> bool:
+    return session.scalar(visible_instances(user).where(Instance.id == instance.id).with_only_columns(Instance.id)) is not None
+
+
+def visible_instances(user: User) -> Select:
+    """A query of the instances `user` may see (one SQL query, no workflow loaded)."""
+    query = select(Instance)
+    if user.has_role(*SEE_ALL_ROLES):
+        return query
+    reports = select(User.username).where(User.manager_username == user.username)
+    involved = exists().where(HumanTask.instance_id == Instance.id, or_(
+        HumanTask.completed_by == user.username, HumanTask.assignee == user.username,
+        exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+            (TaskCandidate.kind == "user") & (TaskCandidate.name == user.username),
+            (TaskCandidate.kind == "group") & TaskCandidate.name.in_(_groups(user)),
+        )),
+    ))
+    return query.where(or_(
+        Instance.started_by == user.username, Instance.agent == user.username, involved,
+        Instance.started_by.in_(reports), Instance.agent.in_(reports),
+    ))
+
+
+def _groups(user: User) -> list[str]:
+    # "agent" is everyone's role: a task offered to every agent does not make its request visible.
+    return [r for r in user.all_roles if r != "agent"]
+
+
+def actionable_tasks(user: User) -> Select:
+    """Ready tasks the user may act on now or claim (task lists: one indexed query)."""
+    candidate = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+        (TaskCandidate.kind == "user") & (TaskCandidate.name == user.username),
+        (TaskCandidate.kind == "group") & TaskCandidate.name.in_(user.all_roles),
+    ))
+    excluded = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "exclude",
+                              TaskCandidate.name == user.username)
+    return select(HumanTask).where(
+        HumanTask.status == "ready", ~excluded,
+        or_(HumanTask.claimed.is_(False), HumanTask.assignee == user.username),
+        or_(HumanTask.assignee == user.username, candidate),
+    )

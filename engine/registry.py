@@ -1,0 +1,187 @@
+"""Process definitions: validate, deploy and version BPMN bundles (one BPMN file plus its DMN files)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+from . import audit, clock, spiff
+from .errors import InvalidBundle, NotFound, Problem
+from .models import Instance, ProcessFile, ProcessVersion
+from .validation import validate_bundle as _static_problems
+from .xml import BPMN_NS, CAMUNDA_NS, parse_xml
+
+PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    version: ProcessVersion
+    created: bool
+
+
+def checksum(files: Mapping[str, bytes]) -> str:
+    """SHA-256 over the bundle's file names and exact contents, independent of upload order."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(Path(name).name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def validate(files: Mapping[str, bytes]) -> list[Problem]:
+    """Every problem that would prevent deploying `files`; empty when the bundle is deployable."""
+    problems = _static_problems(files)
+    if problems:
+        return problems
+    try:
+        _parse(files)
+    except InvalidBundle as err:
+        return err.problems
+    return []
+
+
+def _bpmn_name(files: Mapping[str, bytes]) -> str:
+    return next(name for name in files if name.lower().endswith(".bpmn"))
+
+
+def _parse(files: Mapping[str, bytes]):
+    """Parse with SpiffWorkflow; returns (process key, spec, subprocess specs, bpmn root)."""
+    parser = spiff.PasserelleParser()
+    bpmn_name = _bpmn_name(files)
+    root = None
+    try:
+        for name, content in files.items():
+            tree = parse_xml(content, name)
+            if name.lower().endswith(".dmn"):
+                parser.add_dmn_xml(tree, filename=name)
+            else:
+                root = tree
+                parser.add_bpmn_xml(tree, filename=name)
+        key = _main_process_id(root, bpmn_name)
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as err:
+        raise InvalidBundle([Problem(err.file_name or bpmn_name, err.line_number or None,
+                                     getattr(err, "id", None) or None, str(err).split("\n")[0])]) from None
+    except InvalidBundle:
+        raise
+    except Exception as err:  # the library raises many kinds; none may escape as a 500
+        raise InvalidBundle([Problem(bpmn_name, None, None, f"SpiffWorkflow cannot load this diagram: {err}")]) from None
+    return key, spec, subprocess_specs, root
+
+
+def _main_process_id(root, filename: str) -> str:
+    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+    if not processes:
+        raise InvalidBundle([Problem(filename, None, None, "no executable process in this file")])
+    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
+    top = [p for p in processes if p.get("id") not in called]
+    return (top or processes)[0].get("id")
+
+
+def _describe(root, key: str) -> tuple[str, str, list[str]]:
+    process = next(p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == key)
+    docs = process.find(f"{{{BPMN_NS}}}documentation")
+    props = {p.get("name"): p.get("value") for p in process.iterfind(
+        f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")}
+    roles = [r.strip() for r in (props.get("starter_roles") or "agent").split(",") if r.strip()]
+    description = " ".join((docs.text or "").split()) if docs is not None else ""
+    return process.get("name") or key, description, roles
+
+
+def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: str = "") -> Deployment:
+    """Validate and deploy a bundle. Identical content to the latest version creates nothing.
+
+    Raises InvalidBundle (nothing is written) if any file is at fault.
+    """
+    files = {Path(name).name: bytes(content) for name, content in files.items()}
+    problems = _static_problems(files)
+    if problems:
+        raise InvalidBundle(problems)
+    key, spec, subprocess_specs, root = _parse(files)
+    digest = checksum(files)
+    latest = latest_version(session, key)
+    if latest is not None and latest.checksum == digest:
+        return Deployment(latest, False)
+    name, description, roles = _describe(root, key)
+    version = ProcessVersion(
+        process_key=key, version=(latest.version + 1) if latest else 1, name=name, description=description,
+        checksum=digest, deployed_by=actor, deployed_at=clock.now(), comment=comment or "",
+        starter_roles=roles, spec_json=spiff.dump_specs(spec, subprocess_specs),
+        files=[ProcessFile(filename=n, content=c) for n, c in sorted(files.items(), key=lambda i: not i[0].endswith(".bpmn"))],
+    )
+    session.add(version)
+    session.flush()
+    audit.record(session, audit.EventType.PROCESS_DEPLOYED, actor, process_key=key, version=version.version,
+                 data={"checksum": digest, "comment": version.comment, "files": sorted(files)})
+    return Deployment(version, True)
+
+
+def bundles_in(folder: Path) -> dict[str, dict[str, bytes]]:
+    """The bundles of a processes/ folder: one per sub-folder (or per .bpmn file at top level)."""
+    bundles: dict[str, dict[str, bytes]] = {}
+    for bpmn in sorted(folder.rglob("*.bpmn")):
+        bundle = {bpmn.name: bpmn.read_bytes()}
+        if bpmn.parent != folder:
+            bundle.update({d.name: d.read_bytes() for d in sorted(bpmn.parent.glob("*.dmn"))})
+        bundles[str(bpmn.relative_to(folder))] = bundle
+    return bundles
+
+
+def deploy_folder(session: Session, folder: Path = PROCESSES_DIR, actor: str = "system",
+                  comment: str = "deployed from processes/") -> list[Deployment]:
+    """Deploy every bundle found under `folder` (idempotent by checksum)."""
+    return [deploy(session, files, actor, comment) for files in bundles_in(Path(folder)).values()]
+
+
+def latest_version(session: Session, key: str) -> ProcessVersion | None:
+    return session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key)
+                          .order_by(ProcessVersion.version.desc()).limit(1))
+
+
+def get_version(session: Session, key: str, version: int | None = None) -> ProcessVersion:
+    """The given version of a process (latest when None); NotFound otherwise."""
+    if version is None:
+        found = latest_version(session, key)
+    else:
+        found = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
+                                                            ProcessVersion.version == version))
+    if found is None:
+        raise NotFound(f"no process {key!r}" + (f" version {version}" if version is not None else ""))
+    return found
+
+
+def list_processes(session: Session) -> list[ProcessVersion]:
+    """The latest version of every deployed process, by key."""
+    newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.process_key).subquery())
+    return list(session.scalars(select(ProcessVersion).join(
+        newest, (ProcessVersion.process_key == newest.c.process_key) & (ProcessVersion.version == newest.c.v))
+        .order_by(ProcessVersion.process_key)))
+
+
+def versions_of(session: Session, key: str) -> list[ProcessVersion]:
+    versions = list(session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == key)
+                                    .order_by(ProcessVersion.version.desc())))
+    if not versions:
+        raise NotFound(f"no process {key!r}")
+    return versions
+
+
+def running_counts(session: Session, key: str) -> dict[int, int]:
+    """Running instances per version number of a process."""
+    rows = session.execute(select(ProcessVersion.version, func.count(Instance.id))
+                           .join(Instance, Instance.version_id == ProcessVersion.id)
+                           .where(ProcessVersion.process_key == key, Instance.status == "running")
+                           .group_by(ProcessVersion.version))
+    return {version: count for version, count in rows}
+
+
+def bundle_of(version: ProcessVersion) -> dict[str, bytes]:
+    return {f.filename: f.content for f in version.files}

@@ -1,0 +1,405 @@
+"""Running instances: start, claim, release, complete, cancel — each one unit of work.
+
+Every function takes the caller's Session and never commits; it flushes, so that a concurrent
+change to the same instance surfaces here as Conflict (optimistic lock on the instance row).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.util.task import TaskState
+
+from . import assignment, audit, clock, forms, org, permissions, spiff
+from .audit import EventType
+from .errors import Conflict, ForbiddenCode, InvalidData, NotFound, PermissionDenied
+from .facts import agent_of, facts_for
+from .models import HumanTask, Instance, Organisation, TaskCandidate, Timer, User
+from .registry import get_version
+from .sandbox import find_forbidden, make_script_engine
+
+log = logging.getLogger(__name__)
+clock.install()
+_script_engine = make_script_engine()
+
+#: data keys that the engine adds and that are not the requester's to set at start
+RESERVED_KEYS = ("started_by", "started_at")
+
+
+# --- public operations --------------------------------------------------------------------------
+
+def start_instance(session: Session, process_key: str, actor: User, data: dict[str, Any] | None = None) -> Instance:
+    """Start the latest version of `process_key` for `actor`, run it until it waits, persist it.
+
+    Raises NotFound (unknown process), PermissionDenied (actor may not start it), InvalidData.
+    """
+    version = get_version(session, process_key)
+    permissions.require(permissions.can_start(actor, version), "you may not start this process")
+    data = dict(data or {})
+    if not all(isinstance(k, str) for k in data):
+        raise InvalidData("data keys must be strings", {"data": ["keys must be strings"]})
+    reserved = [k for k in data if k in RESERVED_KEYS]
+    if reserved:
+        raise InvalidData("these fields are set by the engine", {k: ["set by the engine"] for k in reserved})
+    now = clock.now()
+    data.update(started_by=actor.username, started_at=now.isoformat())
+    spec, subprocess_specs = spiff.load_specs(version.spec_json)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
+    workflow.task_tree.data.update(data)  # the start task's data flows to everything after it
+    instance = Instance(process_key=process_key, version=version, title=str(data.get("title") or version.name),
+                        status="running", started_by=actor.username, started_at=now, data=data,
+                        agent=agent_of(data, actor.username), serializer_version=spiff.SERIALIZER_VERSION,
+                        state="")
+    session.add(instance)
+    session.flush()
+    audit.record(session, EventType.INSTANCE_STARTED, actor.username, instance_id=instance.id,
+                 process_key=process_key, version=version.version, data=data)
+    _advance(session, instance, workflow, actor.username)
+    return instance
+
+
+def complete_task(session: Session, task_id: int, actor: User, data: dict[str, Any]) -> HumanTask:
+    """Validate `data` against the task's form, complete it, run the engine, persist — atomically.
+
+    Raises NotFound, PermissionDenied, Conflict (no longer ready / claimed by someone else /
+    completed concurrently), InvalidData (field errors).
+    """
+    task = _task_for_update(session, task_id, actor)
+    instance = task.instance
+    workflow = _load(instance)
+    spiff_task = _spiff_task(workflow, task)
+    cleaned = forms.validate_submission(task.form, data, _lookups(session), current=instance.data)
+    extensions = spiff.extensions_of(spiff_task.task_spec)
+    by_field = extensions.get("completed_by_field")
+    if by_field:
+        cleaned_with_actor = {**cleaned, by_field: actor.username}
+    else:
+        cleaned_with_actor = cleaned
+    spiff_task.data.update(cleaned_with_actor)
+    now = clock.now()
+    task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, cleaned
+    task.assignee = task.assignee or actor.username
+    _drop_candidates(session, task)
+    if str(extensions.get("approves_request", "")).lower() == "true" and instance.approved_at is None:
+        instance.approved_at = now
+    instance.data = {**instance.data, **cleaned_with_actor}
+    audit.record(session, EventType.TASK_COMPLETED, actor.username, instance_id=instance.id,
+                 process_key=instance.process_key, version=instance.version.version, task_id=task.bpmn_id,
+                 task_name=task.title, data=cleaned_with_actor)
+    try:
+        spiff_task.run()
+    except Exception as err:  # diagram code after the form (e.g. a script) may fail
+        _fail(session, instance, workflow, err, actor.username)
+        return task
+    _advance(session, instance, workflow, actor.username)
+    return task
+
+
+def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
+    """Take a group task: it becomes the actor's until released. Conflict if someone else holds it."""
+    task = _task_for_update(session, task_id, actor)
+    if task.claimed and task.assignee == actor.username:
+        return task
+    result = session.execute(
+        update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "ready", HumanTask.claimed.is_(False))
+        .values(assignee=actor.username, claimed=True).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict("this task was just claimed by someone else")
+    session.refresh(task)
+    _record_task_event(session, task, EventType.TASK_CLAIMED, actor.username)
+    return task
+
+
+def release_task(session: Session, task_id: int, actor: User) -> HumanTask:
+    """Give a claimed task back to its candidates (the claimer, `hr` or `admin` may)."""
+    task = _get_task(session, task_id, actor)
+    if task.status != "ready":
+        raise Conflict("this task is no longer waiting")
+    if not task.claimed:
+        raise Conflict("this task is not claimed")
+    permissions.require(task.assignee == actor.username or actor.has_role("hr", "admin"),
+                        "only the person who claimed this task may release it")
+    task.assignee, task.claimed = task.default_assignee, False
+    _record_task_event(session, task, EventType.TASK_RELEASED, actor.username)
+    session.flush()
+    return task
+
+
+def cancel_instance(session: Session, instance_id: int, actor: User, reason: str) -> Instance:
+    """Withdraw (the starter, until approved) or cancel (`hr`, `admin`) a running instance."""
+    instance = get_instance(session, instance_id, actor)
+    permissions.require(permissions.can_cancel(actor, instance), "you may not cancel this request"
+                        + (" any more: it has been approved" if instance.approved_at else ""))
+    if instance.status != "running":
+        raise Conflict(f"this request is already {instance.status}")
+    if not reason or not str(reason).strip():
+        raise InvalidData("give a reason", {"reason": ["required"]})
+    workflow = _load(instance)
+    workflow.cancel()
+    now = clock.now()
+    instance.status, instance.ended_at = "cancelled", now
+    instance.end_state = "withdrawn" if actor.username == instance.started_by else "cancelled"
+    _close_open_work(session, instance)
+    audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
+                 process_key=instance.process_key, version=instance.version.version,
+                 data={"reason": str(reason).strip(), "end_state": instance.end_state})
+    _save(session, instance, workflow)
+    return instance
+
+
+def get_instance(session: Session, instance_id: int, actor: User) -> Instance:
+    """An instance the actor may see; NotFound otherwise (existence is not disclosed)."""
+    instance = session.get(Instance, instance_id)
+    if instance is None or not permissions.can_see_instance(session, actor, instance):
+        raise NotFound(f"no request {instance_id}")
+    return instance
+
+
+def get_task(session: Session, task_id: int, actor: User) -> HumanTask:
+    return _get_task(session, task_id, actor)
+
+
+def run_due_timers(session: Session, instance: Instance, actor: str = "system") -> bool:
+    """Fire the timers of `instance` that are due at the engine clock; True if anything moved."""
+    if instance.status != "running":
+        return False
+    workflow = _load(instance)
+    before = {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+    _advance(session, instance, workflow, actor)
+    return len(before) != len({t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)})
+
+
+# --- internals ----------------------------------------------------------------------------------
+
+def _get_task(session: Session, task_id: int, actor: User) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None or not permissions.can_see_task(session, actor, task):
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
+    task = _get_task(session, task_id, actor)
+    if task.status != "ready":
+        raise Conflict(f"this task is already {task.status}")
+    if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
+        raise Conflict(f"this task is claimed by {task.assignee}")
+    permissions.require(permissions.can_act(actor, task), "this task is not yours to do")
+    return task
+
+
+def _load(instance: Instance) -> BpmnWorkflow:
+    return spiff.load_state(instance.state, instance.version.spec_json, instance.serializer_version, _script_engine)
+
+
+def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):
+    from uuid import UUID
+    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        raise Conflict("this task is no longer waiting")
+    return spiff_task
+
+
+def _lookups(session: Session) -> forms.Lookups:
+    def user_roles(username: str):
+        user = org.find_user(session, username)
+        return user.all_roles if user else None
+
+    def organisation_kind(organisation_id: str):
+        organisation = session.get(Organisation, organisation_id)
+        return organisation.kind if organisation else None
+
+    return forms.Lookups(user_roles, organisation_kind)
+
+
+def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
+    """Run engine steps until the workflow waits, then mirror its waiting work into our tables."""
+    version = instance.version.version
+
+    def will_complete(task):
+        if isinstance(task.task_spec, BusinessRuleTaskMixin):
+            task.data.update(facts_for(session, instance, {**instance.data, **task.data}))
+
+    def did_complete(task):
+        spec = task.task_spec
+        merged = {k: v for k, v in task.data.items() if not k.startswith("_")}
+        instance.data = {**instance.data, **merged}
+        if isinstance(spec, BusinessRuleTaskMixin):
+            table = spec.dmnEngine.decision_table
+            outputs = {o.name: task.data.get(o.name) for o in table.outputs if o.name}
+            audit.record(session, EventType.DECISION_EVALUATED, "system", instance_id=instance.id,
+                         process_key=instance.process_key, version=version, task_id=spec.bpmn_id,
+                         task_name=spec.bpmn_name or table.name, data={"decision": table.id, "result": outputs})
+        elif isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
+            audit.record(session, EventType.TIMER_FIRED, "system", instance_id=instance.id,
+                         process_key=instance.process_key, version=version, task_id=spec.bpmn_id,
+                         task_name=spec.bpmn_name, data={"due": task._get_internal_data("event_value")})
+        if isinstance(spec, spiff.EndEvent):
+            end_state = spiff.extensions_of(spec).get("end_state")
+            if end_state:
+                instance.end_state = end_state
+
+    try:
+        workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+        while any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
+            workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+    except Exception as err:
+        _fail(session, instance, workflow, err, actor)
+        return
+    instance.title = str(instance.data.get("title") or instance.title)
+    instance.agent = agent_of(instance.data, instance.started_by)
+    if workflow.is_completed():
+        instance.status, instance.ended_at = "completed", clock.now()
+        instance.end_state = instance.end_state or "completed"
+        _close_open_work(session, instance)
+        audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
+                     process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
+    else:
+        _sync_human_tasks(session, instance, workflow)
+        _sync_timers(session, instance, workflow)
+    _save(session, instance, workflow)
+
+
+def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exception, actor: str) -> None:
+    forbidden = find_forbidden(err)
+    message = (f"forbidden code in the diagram: {forbidden.message}" if forbidden
+               else f"the process could not go on: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
+    log.warning("instance %s failed: %s", instance.id, message)
+    instance.status, instance.failure, instance.ended_at = "failed", message, clock.now()
+    _close_open_work(session, instance)
+    audit.record(session, EventType.INSTANCE_FAILED, "system", instance_id=instance.id,
+                 process_key=instance.process_key, version=instance.version.version,
+                 data={"message": message, "caused_by": actor})
+    _save(session, instance, workflow)
+
+
+def _save(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    instance.state = spiff.dump_state(workflow)
+    instance.serializer_version = spiff.SERIALIZER_VERSION
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
+
+
+def _role_names() -> set[str]:
+    return set(org.ROLES)
+
+
+def _resolve(session: Session, spiff_task, data: dict[str, Any]) -> assignment.Assignment:
+    functions = {
+        "manager_of": lambda username: org.manager_of(session, username),
+        "host_referents": lambda organisation: org.host_referents(session, organisation),
+    }
+    return assignment.resolve(spiff.extensions_of(spiff_task.task_spec), spiff_task.task_spec.lane,
+                              {**data, **spiff_task.data}, functions, _role_names())
+
+
+def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = {row.spiff_task_id: row for row in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    now = clock.now()
+    for spiff_id, row in open_rows.items():
+        if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
+            row.status = "cancelled"
+            _drop_candidates(session, row)
+    for spiff_id, spiff_task in ready.items():
+        resolved = _resolve(session, spiff_task, instance.data)
+        row = open_rows.get(spiff_id)
+        if row is None:
+            spec = spiff_task.task_spec
+            row = HumanTask(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=spec.bpmn_id,
+                            title=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, status="ready",
+                            form=forms.form_spec(getattr(spec, "form", None)), created_at=now,
+                            due_at=_due_at(spiff.extensions_of(spec).get("due_in"), now),
+                            assignee=resolved.assignee, default_assignee=resolved.assignee, claimed=False)
+            _apply_candidates(row, resolved)
+            session.add(row)
+            session.flush()
+            _write_candidates(session, row)
+            _record_task_event(session, row, EventType.TASK_CREATED, "system")
+        elif (row.candidate_users, row.candidate_groups, row.default_assignee) != (
+                resolved.candidate_users, resolved.candidate_groups, resolved.assignee):
+            _apply_candidates(row, resolved)
+            if not row.claimed:
+                row.assignee = row.default_assignee = resolved.assignee
+            _drop_candidates(session, row)
+            _write_candidates(session, row)
+
+
+def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
+    row.candidate_users = resolved.candidate_users
+    row.candidate_groups = resolved.candidate_groups
+    row.excluded_users = resolved.excluded_users
+    row.default_assignee = resolved.assignee
+
+
+def _write_candidates(session: Session, row: HumanTask) -> None:
+    names = {("user", row.default_assignee)} if row.default_assignee else set()
+    names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
+    names |= {("exclude", u) for u in row.excluded_users}
+    session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in sorted(names))
+
+
+def _drop_candidates(session: Session, row: HumanTask) -> None:
+    session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
+
+
+def _due_at(duration: str | None, now: datetime) -> datetime | None:
+    if not duration:
+        return None
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(duration)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    except Exception:
+        log.warning("ignoring invalid due_in %r", duration)
+        return None
+
+
+def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    waiting: dict[str, tuple[str, datetime]] = {}
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):  # cycle timers
+            value = value.get("next")
+        if value:
+            waiting[str(task.id)] = (task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value))
+    rows = {row.spiff_task_id: row for row in session.scalars(
+        select(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting"))}
+    for spiff_id, row in rows.items():
+        if spiff_id not in waiting:
+            row.status = "fired" if instance.status == "running" else "cancelled"
+    for spiff_id, (bpmn_id, due) in waiting.items():
+        row = rows.get(spiff_id)
+        if row is None:
+            session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=bpmn_id, due_at=due))
+        elif row.due_at != due:
+            row.due_at = due
+
+
+def _close_open_work(session: Session, instance: Instance) -> None:
+    for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                       HumanTask.status == "ready")):
+        row.status = "cancelled"
+        _drop_candidates(session, row)
+    session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
+                    .values(status="cancelled").execution_options(synchronize_session=False))
+
+
+def _record_task_event(session: Session, task: HumanTask, type: EventType, actor: str) -> None:
+    instance = task.instance
+    audit.record(session, type, actor, instance_id=task.instance_id, process_key=instance.process_key,
+                 version=instance.version.version, task_id=task.bpmn_id, task_name=task.title,
+                 data={"assignee": task.assignee, "candidate_users": task.candidate_users,
+                       "candidate_groups": task.candidate_groups})

@@ -1,0 +1,142 @@
+"""The seam to SpiffWorkflow: our Camunda parser extensions and the specless serializer.
+
+Everything that knows SpiffWorkflow's internals lives here, so that an upgrade of the library
+touches one module.
+"""
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+from functools import lru_cache
+from typing import Any
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION, MIGRATIONS
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+
+__all__ = ["PasserelleParser", "serializer", "SERIALIZER_VERSION", "dump_specs", "load_specs",
+           "dump_state", "load_state", "UserTask", "EndEvent"]
+
+_ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate")
+
+
+def _camunda_properties(parser) -> dict[str, str]:
+    nodes = parser.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
+    return {node.get("name"): node.get("value") for node in nodes if node.get("name")}
+
+
+class AssignableUserTaskParser(UserTaskParser):
+    """SpiffWorkflow's Camunda parser ignores the assignment fields Camunda Modeler writes on a
+    user task; keep them in the task spec's extensions (serialized with the spec)."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        for name in _ASSIGNMENT_ATTRIBUTES:
+            value = self.node.get(f"{{{CAMUNDA_MODEL_NS}}}{name}")
+            if value:
+                extensions[f"camunda:{name}"] = value.strip()
+        return extensions
+
+
+class PropertiesEndEventParser(CamundaEndEventParser):
+    """End events keep their camunda:properties (e.g. `end_state`)."""
+
+    def parse_extensions(self, node=None):
+        return _camunda_properties(self)
+
+
+class PasserelleParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (AssignableUserTaskParser, UserTask),
+        full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
+    }
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Stores a workflow's state without its specs: the specs are stored once per deployed version,
+    so an instance's saved state grows with its own history only."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _uuid(value):
+    from uuid import UUID
+    return UUID(value)
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    registry = BpmnWorkflowSerializer.configure(config)
+    return BpmnWorkflowSerializer(registry)
+
+
+serializer = _make_serializer()
+_specless = _SpeclessWorkflowConverter(BpmnWorkflow, serializer.registry)
+
+
+def dump_specs(spec, subprocess_specs) -> str:
+    """Serialize a process's specs once, at deployment."""
+    return json.dumps({
+        "spec": serializer.to_dict(spec),
+        "subprocess_specs": {name: serializer.to_dict(s) for name, s in subprocess_specs.items()},
+    })
+
+
+@lru_cache(maxsize=128)
+def load_specs(spec_json: str):
+    """Restore (and cache) the specs of a deployed version. Specs are shared, never mutated."""
+    dct = json.loads(spec_json)
+    spec = serializer.from_dict(dct["spec"])
+    subprocess_specs = {name: serializer.from_dict(s) for name, s in dct["subprocess_specs"].items()}
+    return spec, subprocess_specs
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    serializer.registry._encoder_mode = True
+    try:
+        return json.dumps(_specless.to_dict(workflow), cls=serializer._encoder_cls)
+    finally:
+        serializer.registry._encoder_mode = False
+
+
+def load_state(state: str, spec_json: str, stored_version: str, script_engine) -> BpmnWorkflow:
+    """Restore a workflow from its stored state, migrating state written by an older serializer."""
+    dct = json.loads(state, cls=serializer.json_decoder_cls)
+    if stored_version != SERIALIZER_VERSION and stored_version in MIGRATIONS:
+        # The library's migrations expect the full document, specs included.
+        full = deepcopy(json.loads(spec_json))
+        full.update(dct)
+        full[serializer.VERSION_KEY] = stored_version
+        serializer.migrate(full)
+        full.pop("spec"), full.pop("subprocess_specs")
+        dct = full
+    spec, subprocess_specs = load_specs(spec_json)
+    workflow = _specless.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def extensions_of(task_spec) -> dict[str, Any]:
+    return getattr(task_spec, "extensions", None) or {}

@@ -1,0 +1,95 @@
+"""Shared fixtures: a real database per test (SQLite and PostgreSQL), the demo organisation,
+factories for users and small diagrams."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+# Cheaper password hashing keeps fixtures fast; stored hashes record their own cost.
+os.environ.setdefault("PASSERELLE_PASSWORD_COST", "10")
+
+import pytest
+from sqlalchemy import text
+
+from engine import deploy_folder, load_organisation_file, make_engine, make_session_factory, unit_of_work
+from engine.models import Base, User
+from engine.org import DEMO_ORGANISATION
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "bpmn-corpus"
+DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
+
+
+def postgres_url() -> str:
+    url = os.environ.get("PASSERELLE_TEST_DATABASE_URL")
+    if not url:
+        pytest.fail("PostgreSQL tests need PASSERELLE_TEST_DATABASE_URL; run them with ./scripts/test, which starts a server")
+    return url
+
+
+def fresh_database_url(kind: str, tmp_path: Path) -> tuple[str, callable]:
+    """A URL to an empty database of `kind`, and a function that drops it."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}", lambda: None
+    base = postgres_url()
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    url, drop = fresh_database_url(request.param, tmp_path)
+    yield url
+    drop()
+
+
+@pytest.fixture
+def sessions(database_url):
+    """A session factory on an empty, migrated-equivalent schema."""
+    engine = make_engine(database_url)
+    Base.metadata.create_all(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def org_sessions(sessions):
+    """Sessions over a database holding the demo organisation."""
+    with unit_of_work(sessions) as s:
+        load_organisation_file(s, DEMO_ORGANISATION)
+    return sessions
+
+
+@pytest.fixture
+def deployed(org_sessions):
+    """Demo organisation plus every process of processes/ deployed."""
+    with unit_of_work(org_sessions) as s:
+        deploy_folder(s)
+    return org_sessions
+
+
+@pytest.fixture
+def db(org_sessions):
+    """One open session over the demo organisation (committed by the test when it needs to)."""
+    session = org_sessions()
+    yield session
+    session.rollback()
+    session.close()
+
+
+def user(session, username: str) -> User:
+    from engine import find_user
+    found = find_user(session, username)
+    assert found is not None, f"no demo user {username}"
+    return found

@@ -1,0 +1,21 @@
+"""Passerelle's web shell: HTML pages for people and a JSON API, over the engine."""
+from __future__ import annotations
+
+from flask import Flask
+
+from . import config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Application factory. `test_config` overrides settings (tests, tools)."""
+    app = Flask(__name__, instance_relative_config=True)
+    config.load(app, test_config)
+    from . import db
+    db.init_app(app)
+    from . import security
+    security.init_app(app)
+    from .api import init_app as init_api
+    init_api(app)
+    from .pages import init_app as init_pages
+    init_pages(app)
+    return app

@@ -1,0 +1,76 @@
+"""Every setting, declared once with its default. Override with environment variables prefixed
+`PASSERELLE_` (e.g. `PASSERELLE_SECRET_KEY`); `DATABASE_URL` is read as is."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+# development | production. Production refuses to start without a secret key and a database URL.
+ENV = "development"
+# Signs sessions and CSRF tokens. Generated into the instance folder in development.
+SECRET_KEY = None
+# SQLAlchemy URL; default: SQLite file passerelle.sqlite in the Flask instance folder.
+DATABASE_URL = None
+# Apply migrations, deploy processes/ and load the demo organisation (if empty) at start-up.
+AUTO_SETUP = True
+# Load the demo organisation into an empty database during AUTO_SETUP.
+DEMO_DATA = True
+# Largest request body (uploads of BPMN bundles included).
+MAX_CONTENT_LENGTH = 4 * 1024 * 1024
+# Lifetime of API tokens, in hours.
+API_TOKEN_HOURS = 12
+# Cookies: HttpOnly always; Secure when served over HTTPS (set true in production).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+REMEMBER_COOKIE_HTTPONLY = True
+# Language: French by default, English available.
+BABEL_DEFAULT_LOCALE = "fr"
+LANGUAGES = ("fr", "en")
+# Sign-in throttling (Flask-Limiter syntax), per account and per address.
+LOGIN_LIMIT = "10 per minute"
+RATELIMIT_STORAGE_URI = "memory://"
+# Public URL of the site, used in e-mail links.
+BASE_URL = "http://127.0.0.1:5000"
+# SMTP for notifications (sent by `passerelle worker`).
+SMTP_HOST = "localhost"
+SMTP_PORT = 25
+SMTP_USER = None
+SMTP_PASSWORD = None
+SMTP_STARTTLS = False
+MAIL_FROM = "passerelle@localhost"
+# Worker: seconds between polls; attempts before a job becomes an incident.
+WORKER_POLL_SECONDS = 5
+WORKER_MAX_ATTEMPTS = 5
+# flask-smorest / OpenAPI
+API_TITLE = "Passerelle API"
+API_VERSION = "v1"
+OPENAPI_VERSION = "3.0.3"
+OPENAPI_URL_PREFIX = "/api"
+OPENAPI_JSON_PATH = "openapi.json"
+
+
+def load(app, test_config: dict | None) -> None:
+    """Fill `app.config` from this module, the environment, then `test_config`."""
+    app.config.from_object(__name__)
+    app.config.from_prefixed_env("PASSERELLE")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.update(test_config)
+    instance = Path(app.instance_path)
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'passerelle.sqlite'}"
+    if not app.config["SECRET_KEY"]:
+        if app.config["ENV"] == "production":
+            raise RuntimeError("PASSERELLE_SECRET_KEY must be set in production")
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    elif app.config["ENV"] == "production" and len(str(app.config["SECRET_KEY"])) < 32:
+        raise RuntimeError("PASSERELLE_SECRET_KEY must be at least 32 characters in production")

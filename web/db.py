@@ -1,0 +1,55 @@
+"""One database session per request; the request commits once, at the end of its work."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, g
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import DEMO_ORGANISATION, deploy_folder, load_organisation_file, make_engine, make_session_factory, \
+    unit_of_work, upgrade_schema
+from engine.models import User
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["passerelle.db"] = engine
+    app.extensions["passerelle.sessions"] = make_session_factory(engine)
+    app.teardown_request(_close)
+    if app.config["AUTO_SETUP"]:
+        setup(app)
+
+
+def session() -> Session:
+    """The current request's session (created on first use)."""
+    if "db" not in g:
+        g.db = current_app.extensions["passerelle.sessions"]()
+    return g.db
+
+
+def commit() -> None:
+    session().commit()
+
+
+def _close(_exc=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.rollback()  # anything not committed explicitly is discarded
+        db.close()
+
+
+def setup(app) -> None:
+    """Migrate, load the demo organisation into an empty database, deploy processes/."""
+    upgrade_schema(app.extensions["passerelle.db"])
+    factory = app.extensions["passerelle.sessions"]
+    try:
+        with unit_of_work(factory) as s:
+            if app.config["DEMO_DATA"] and s.query(User.id).first() is None:
+                load_organisation_file(s, DEMO_ORGANISATION)
+            deploy_folder(s)
+    except IntegrityError:
+        # Another server process deployed the same versions at the same moment.
+        log.info("processes/ already deployed by another process")

@@ -1,0 +1,29 @@
+"""Engine errors -> HTTP statuses, in one place; the API answers JSON, pages answer HTML."""
+from __future__ import annotations
+
+from engine.errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
+                           PermissionDenied)
+
+STATUS = {
+    NotFound: 404,
+    PermissionDenied: 403,
+    Conflict: 409,
+    InvalidData: 422,
+    InvalidBundle: 422,
+    ForbiddenCode: 422,
+}
+
+
+def status_of(error: PasserelleError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def field_errors(error: PasserelleError) -> dict[str, list[str]] | None:
+    if isinstance(error, InvalidData):
+        return error.errors or None
+    if isinstance(error, InvalidBundle):
+        return {"files": [f"{p.file}{':' + str(p.line) if p.line else ''}: {p.message}" for p in error.problems]}
+    return None

@@ -1,0 +1,5 @@
+"""Server-rendered pages for people."""
+
+
+def init_app(app) -> None:
+    pass

@@ -1,0 +1,73 @@
+"""Sign-in sessions, CSRF, throttling and security headers for every response."""
+from __future__ import annotations
+
+from flask import g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from engine.models import User
+
+from . import db
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+# Diagrams are SVG documents with an inline stylesheet and never any script.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+
+
+class LoginUser:
+    """Flask-Login's view of an engine User (the engine's model stays free of Flask)."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.is_authenticated = True
+        self.is_active = user.active
+        self.is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.user.id)
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.after_request(_headers)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    try:
+        user = db.session().get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return LoginUser(user) if user is not None and user.active else None
+
+
+def current_actor() -> User | None:
+    """The engine User acting in this request: API token holder, or signed-in person."""
+    api_user = g.get("api_user")
+    if api_user is not None:
+        return api_user
+    if current_user and current_user.is_authenticated:
+        return current_user.user
+    return None
+
+
+def _headers(response):
+    svg = response.mimetype == "image/svg+xml"
+    response.headers.setdefault("Content-Security-Policy", SVG_CSP if svg else PAGE_CSP)
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN" if svg else "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
