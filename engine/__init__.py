@@ -16,6 +16,8 @@ from .registry import (PROCESSES_DIR, Deployment, bundle_of, checksum, deploy, d
                        list_processes, running_counts, validate, versions_of)
 from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
                       run_due_timers, start_instance)
+from . import queries
+from .credentials import authenticate, check_password, hash_password, issue_token, revoke_token, token_row
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
 
 __all__ = [
@@ -35,6 +37,10 @@ __all__ = [
     # instances and tasks
     "start_instance", "complete_task", "claim_task", "release_task", "cancel_instance", "get_instance",
     "get_task", "run_due_timers",
+    # reading: task lists, request lists, histories, audit search
+    "queries",
+    # credentials
+    "authenticate", "hash_password", "check_password", "issue_token", "token_row", "revoke_token",
     # audit and time
     "EventType", "EVENT_TYPES", "verify_audit", "Verification", "now", "frozen_at",
 ]

@@ -1,0 +1,140 @@
+"""Read-only questions the pages and the API ask: task lists, request lists, histories, audit search.
+
+Each is one SQL query over our own tables (never a loaded workflow), paginated as (items, total).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+from SpiffWorkflow.util.task import TaskState
+
+from . import permissions, spiff
+from .models import AuditEvent, HumanTask, Instance, TaskCandidate, User
+
+TASK_SCOPES = ("actionable", "mine", "claimable", "all_visible")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence
+    total: int
+    page: int
+    page_size: int
+
+
+def paginate(session: Session, query: Select, page: int = 1, page_size: int = 50) -> Page:
+    page, page_size = max(1, int(page)), max(1, min(200, int(page_size)))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
+    return Page(items, total or 0, page, page_size)
+
+
+def tasks(session: Session, user: User, scope: str = "actionable", process: str | None = None,
+          instance_id: int | None = None, page: int = 1, page_size: int = 50) -> Page:
+    """Tasks for `user`: `mine` (assigned to me), `claimable` (offered to me, unclaimed),
+    `actionable` (both), `all_visible` (every task of the requests I may see, any status)."""
+    if scope == "mine":
+        query = select(HumanTask).where(HumanTask.status == "ready", HumanTask.assignee == user.username)
+    elif scope == "claimable":
+        query = permissions.actionable_tasks(user).where(
+            HumanTask.claimed.is_(False), or_(HumanTask.assignee.is_(None), HumanTask.assignee != user.username))
+    elif scope == "all_visible":
+        visible = permissions.visible_instances(user).with_only_columns(Instance.id)
+        query = select(HumanTask).where(or_(HumanTask.instance_id.in_(visible),
+                                            HumanTask.id.in_(permissions.actionable_tasks(user)
+                                                             .with_only_columns(HumanTask.id))))
+    else:
+        query = permissions.actionable_tasks(user)
+    if process:
+        query = query.where(HumanTask.instance_id.in_(select(Instance.id).where(Instance.process_key == process)))
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    return paginate(session, query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at,
+                                            HumanTask.id), page, page_size)
+
+
+def instances(session: Session, user: User, process: str | None = None, status: str | None = None,
+              started_by: str | None = None, involved_me: bool = False, page: int = 1, page_size: int = 50) -> Page:
+    """The requests `user` may see, newest first, with optional filters."""
+    query = permissions.visible_instances(user)
+    if process:
+        query = query.where(Instance.process_key == process)
+    if status:
+        query = query.where(Instance.status == status)
+    if started_by:
+        query = query.where(Instance.started_by == started_by)
+    if involved_me:
+        query = query.where(or_(
+            Instance.started_by == user.username, Instance.agent == user.username,
+            exists().where(HumanTask.instance_id == Instance.id,
+                           or_(HumanTask.completed_by == user.username, HumanTask.assignee == user.username))))
+    return paginate(session, query.order_by(Instance.started_at.desc(), Instance.id.desc()), page, page_size)
+
+
+def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                        HumanTask.status == "ready").order_by(HumanTask.id)))
+
+
+def instance_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)))
+
+
+def history(session: Session, instance_id: int) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                .order_by(AuditEvent.seq)))
+
+
+def audit_events(session: Session, process: str | None = None, actor: str | None = None, type: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None, instance_id: int | None = None,
+                 page: int = 1, page_size: int = 50) -> Page:
+    """Audit events across instances, newest first (the caller checks the audit permission)."""
+    return paginate(session, audit_query(process, actor, type, since, until, instance_id), page, page_size)
+
+
+def audit_query(process=None, actor=None, type=None, since=None, until=None, instance_id=None) -> Select:
+    query = select(AuditEvent)
+    if process:
+        query = query.where(AuditEvent.process_key == process)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if type:
+        query = query.where(AuditEvent.type == type)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at <= until)
+    if instance_id is not None:
+        query = query.where(AuditEvent.instance_id == instance_id)
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+@dataclass(frozen=True)
+class DiagramState:
+    completed: frozenset[str]
+    waiting: frozenset[str]
+
+
+def diagram_state(instance: Instance) -> DiagramState:
+    """BPMN ids on the path taken and waiting now, for highlighting the instance's diagram."""
+    spec, subprocess_specs = spiff.load_specs(instance.version.spec_json)
+    workflow = spiff.load_state(instance.state, instance.version.spec_json, instance.serializer_version, None)
+    completed, waiting = set(), set()
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            completed.add(bpmn_id)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            waiting.add(bpmn_id)
+    return DiagramState(frozenset(completed), frozenset(waiting - completed if instance.status != "running" else waiting))
+
+
+def candidates_of(session: Session, task_id: int) -> list[tuple[str, str]]:
+    return [(c.kind, c.name) for c in session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == task_id))]
