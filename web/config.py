@@ -28,6 +28,8 @@ REMEMBER_COOKIE_HTTPONLY = True
 # Language: French by default, English available.
 BABEL_DEFAULT_LOCALE = "fr"
 LANGUAGES = ("fr", "en")
+# Dates and times on pages are shown in this time zone (stored in UTC).
+BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
 # Sign-in throttling (Flask-Limiter syntax), per account and per address.
 LOGIN_LIMIT = "10 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
