@@ -71,6 +71,7 @@ text{font-family:Arial,Helvetica,sans-serif;font-size:11px;fill:#1b1b1b}
 .done .head.open{fill:#fff}.done .head.lines{fill:none}
 .waiting .body{fill:#ffe08a;stroke:#a14a00;stroke-width:5}
 .badge{fill:#a14a00;stroke:#fff;stroke-width:1.5}.badge-hand{fill:none;stroke:#fff;stroke-width:1.5}
+.label text{stroke:#fff;stroke-width:2px;stroke-linejoin:round;paint-order:stroke}
 .no-layout{font-size:14px}
 """
 
@@ -259,7 +260,8 @@ def _add(parent: etree._Element, tag: str, text: str | None = None, **attrs: obj
 
 
 def _circle(cx: float, cy: float, r: float) -> str:
-    return f"M{_n(cx - r)} {_n(cy)}a{_n(r)} {_n(r)} 0 1 0 {_n(2 * r)} 0a{_n(r)} {_n(r)} 0 1 0 {_n(-2 * r)} 0z"
+    arc = f"a{_n(r)} {_n(r)} 0 1 0"
+    return f"M{_n(cx - r)} {_n(cy)}{arc} {_n(2 * r)} 0{arc} {_n(-2 * r)} 0z"
 
 
 def _polyline(points: Iterable[tuple[float, float]], close: bool = False) -> str:
@@ -432,18 +434,18 @@ class _Drawing:
         self.done = done
         self.waiting = waiting
         self.svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
+        _add(self.svg, "style", _CSS)
+        self.layers = {name: _add(self.svg, "g", class_=f"layer-{name}") for name in _LAYERS}
         self.extent: list[float] = [math.inf, math.inf, -math.inf, -math.inf]
         self.drawn = {di.get("bpmnElement") for di in plane.iter(_SHAPE)}
 
     def render(self, title: str) -> str:
-        _add(self.svg, "title", title)
         summary = self._summary()
         if summary:
-            _add(self.svg, "desc", summary)
-        _add(self.svg, "style", _CSS)
-        self.layers = {name: _add(self.svg, "g", class_=f"layer-{name}") for name in _LAYERS}
-        items = [di for di in self.plane.iter(_SHAPE, _EDGE)]
-        for order, di in sorted(enumerate(items), key=lambda item: self._z(item[1], item[0])):
+            self.svg.insert(0, _add(self.svg, "desc", summary))
+        self.svg.insert(0, _add(self.svg, "title", title))  # the accessible name comes first
+        items = list(self.plane.iter(_SHAPE, _EDGE))
+        for _, di in sorted(enumerate(items), key=lambda item: self._z(item[1], item[0])):
             if di.tag == _SHAPE:
                 self._shape(di)
             else:
@@ -471,7 +473,7 @@ class _Drawing:
         if kind == "lane":
             return (1, 0, order)
         box = _bounds(di)
-        if kind in _SUBPROCESSES and self._expanded(di, el) and box:
+        if self._container(di, el, kind) and box:
             return (2, -box.w * box.h, order)  # nested sub-processes over their parents
         if kind == "boundaryEvent":
             return (5, 0, order)
@@ -495,10 +497,14 @@ class _Drawing:
             _add(group, "title", " — ".join(part for part in (name, cue) if part))
         return group
 
-    def _expanded(self, di: etree._Element, el: etree._Element | None) -> bool:
+    def _container(self, di: etree._Element, el: etree._Element | None, kind: str) -> bool:
+        """An expanded sub-process, or a call activity drawn open on its called process."""
+        if kind not in _SUBPROCESSES and kind != "callActivity":
+            return False
         flag = di.get("isExpanded")
         if flag is not None:
             return flag == "true"
+        # Some exporters leave isExpanded out: a sub-process whose children are drawn is open.
         return el is not None and any(child.get("id") in self.drawn for child in el)
 
     # -- shapes ---------------------------------------------------------------------------------
@@ -512,10 +518,10 @@ class _Drawing:
         kind = _local(el)
         if kind in ("participant", "process", "lane"):
             self._pool_or_lane(di, el, kind, box)
-        elif kind in _TASKS or (kind in _SUBPROCESSES and not self._expanded(di, el)):
-            self._task(di, el, kind, box)
-        elif kind in _SUBPROCESSES:
+        elif self._container(di, el, kind):
             self._subprocess(di, el, kind, box)
+        elif kind in _TASKS or kind in _SUBPROCESSES:
+            self._task(di, el, kind, box)
         elif kind in _EVENTS:
             self._event(di, el, kind, box)
         elif kind in _GATEWAYS:
@@ -573,7 +579,7 @@ class _Drawing:
             _add(group, "rect", class_="body open thin", x=box.x + 3, y=box.y + 3,
                  width=box.w - 6, height=box.h - 6, rx=8.0)
         if kind in _TASK_ICONS:
-            _paint(group, _TASK_ICONS[kind], box.x + 6, box.y + 6)
+            _paint(group, _TASK_ICONS[kind], box.x + 6, box.y + 6, 0.85)
         self._bottom_markers(group, el, kind, box, collapsed=kind in _SUBPROCESSES)
         _centred_text(group, _label_text(el, self.model), box)
         if di.get("bpmnElement") in self.waiting:
@@ -582,7 +588,8 @@ class _Drawing:
     def _subprocess(self, di: etree._Element, el: etree._Element, kind: str, box: _Box) -> None:
         event_sub = el.get("triggeredByEvent") == "true"
         group = self._group("containers", di, el, kind, "expanded")
-        _add(group, "rect", class_="body dotted" if event_sub else "body", x=box.x, y=box.y,
+        body = "body thick" if kind == "callActivity" else "body dotted" if event_sub else "body"
+        _add(group, "rect", class_=body, x=box.x, y=box.y,
              width=box.w, height=box.h, rx=10.0)
         if kind == "transaction":
             _add(group, "rect", class_="body open thin", x=box.x + 3, y=box.y + 3,
@@ -658,15 +665,17 @@ class _Drawing:
         if kind == "dataStoreReference":
             ry = min(h * 0.12, 10)
             arc = f"a{_n(w / 2)} {_n(ry)} 0 0 0 {_n(w)} 0"
-            _add(group, "path", class_="body", d=f"M{_n(x)} {_n(y + ry)}{arc}a{_n(w / 2)} {_n(ry)} 0 0 0 "
-                 f"{_n(-w)} 0v{_n(h - 2 * ry)}{arc}v{_n(-(h - 2 * ry))}")
+            back = f"a{_n(w / 2)} {_n(ry)} 0 0 0 {_n(-w)} 0"
+            _add(group, "path", class_="body",
+                 d=f"M{_n(x)} {_n(y + ry)}{arc}{back}v{_n(h - 2 * ry)}{arc}v{_n(-(h - 2 * ry))}")
             for k in (1, 2):
                 _add(group, "path", class_="body open thin", d=f"M{_n(x)} {_n(y + ry + k * 5)}{arc}")
             return
         fold = min(w, h) * 0.3
         _add(group, "path", class_="body thin",
              d=f"M{_n(x)} {_n(y)}h{_n(w - fold)}l{_n(fold)} {_n(fold)}v{_n(h - fold)}h{_n(-w)}z")
-        _add(group, "path", class_="body open thin", d=f"M{_n(x + w - fold)} {_n(y)}v{_n(fold)}h{_n(fold)}")
+        _add(group, "path", class_="body open thin",
+             d=f"M{_n(x + w - fold)} {_n(y)}v{_n(fold)}h{_n(fold)}")
         if kind in ("dataInput", "dataOutput"):
             role = "shape" if kind == "dataInput" else "solid"
             _paint(group, [("M2 5h6v-3l6 5-6 5v-3h-6z", role)], x + 2, y + 2)
@@ -713,7 +722,9 @@ class _Drawing:
         if not points:
             return
         path.set("d", _polyline(points))
-        if kind not in style:  # sequence flows, and edges of unknown kinds
+        if el is None:
+            return  # an edge for nothing in the model: a bare line, no claim about its meaning
+        if kind not in style:  # sequence flows, and edges of kinds drawn like them
             self._head(group, points, "head")
             self._flow_source_marker(group, el, points)
         elif kind == "messageFlow":
@@ -755,15 +766,16 @@ class _Drawing:
             _add(group, "path", class_="line", d=_polyline([(px - dx, py - dy), (px + dx, py + dy)]))
         elif (el.find(f"{{{BPMN_NS}}}conditionExpression") is not None
               and _local(source) not in _GATEWAYS):
-            diamond = [(sx, sy), (sx + ux * 7 - uy * 4, sy + uy * 7 + ux * 4), (sx + ux * 14, sy + uy * 14),
-                       (sx + ux * 7 + uy * 4, sy + uy * 7 - ux * 4)]
+            diamond = [(sx, sy), (sx + ux * 7 - uy * 4, sy + uy * 7 + ux * 4),
+                       (sx + ux * 14, sy + uy * 14), (sx + ux * 7 + uy * 4, sy + uy * 7 - ux * 4)]
             _add(group, "path", class_="head open", d=_polyline(diamond, close=True))
 
 
 def _no_layout_svg(title: str | None) -> str:
     svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
     for key, value in (("viewBox", "0 0 420 60"), ("width", "420"), ("height", "60"),
-                       ("role", "img"), ("aria-label", NO_LAYOUT_TEXT), ("class", "bpmn-diagram no-layout")):
+                       ("role", "img"), ("aria-label", NO_LAYOUT_TEXT),
+                       ("class", "bpmn-diagram no-layout")):
         svg.set(key, value)
     _add(svg, "title", f"{title} — {NO_LAYOUT_TEXT}" if title else NO_LAYOUT_TEXT)
     _add(svg, "style", _CSS)
