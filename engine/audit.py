@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from . import clock
 from .models import AuditEvent
 
 GENESIS = "0" * 64
+GLOBAL_CHAIN_LOCK = 0x5041535345  # "PASSE"
 
 
 class EventType(str, enum.Enum):
@@ -61,7 +62,13 @@ def record(session: Session, type: EventType, actor: str, *, instance_id: int | 
            process_key: str | None = None, version: int | None = None, task_id: str | None = None,
            task_name: str | None = None, data: dict[str, Any] | None = None,
            at: datetime | None = None) -> AuditEvent:
-    """Append one event to its chain (the instance's, or the global one)."""
+    """Append one event to its chain (the instance's, or the global one).
+
+    Writers of an instance's chain hold that instance's row lock; writers of the global chain
+    take a transaction-scoped advisory lock on PostgreSQL (SQLite has one writer at a time).
+    """
+    if instance_id is None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
@@ -100,18 +107,22 @@ def verify(session: Session, instance_id: int | None = None, *, all_chains: bool
     checked = 0
     current_chain: object = object()
     expected_prev, expected_seq = GENESIS, 1
-    for event in session.scalars(query.execution_options(yield_per=1000)):
-        if event.instance_id != current_chain:
-            current_chain, expected_prev, expected_seq = event.instance_id, GENESIS, 1
-        checked += 1
-        broken = None
-        if event.seq != expected_seq:
-            broken = f"event {expected_seq} is missing"
-        elif event.prev_hash != expected_prev:
-            broken = "does not link to the previous event"
-        elif _digest(_fields(event)) != event.hash:
-            broken = "its content does not match its hash"
-        if broken:
-            return Verification(False, checked, (event.instance_id, event.seq), broken)
-        expected_prev, expected_seq = event.hash, event.seq + 1
+    result = session.scalars(query.execution_options(yield_per=1000))
+    try:
+        for event in result:
+            if event.instance_id != current_chain:
+                current_chain, expected_prev, expected_seq = event.instance_id, GENESIS, 1
+            checked += 1
+            broken = None
+            if event.seq != expected_seq:
+                broken = f"event {expected_seq} is missing"
+            elif event.prev_hash != expected_prev:
+                broken = "does not link to the previous event"
+            elif _digest(_fields(event)) != event.hash:
+                broken = "its content does not match its hash"
+            if broken:
+                return Verification(False, checked, (event.instance_id, event.seq), broken)
+            expected_prev, expected_seq = event.hash, event.seq + 1
+    finally:
+        result.close()  # a server-side cursor must not outlive an early return
     return Verification(True, checked, None)

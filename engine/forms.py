@@ -92,6 +92,8 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
 
 def _coerce(field: dict[str, Any], raw: Any) -> Any:
     kind = field["type"]
+    if kind == "boolean" and raw is None:
+        return False  # an unticked box is a "no", as a form sends nothing for it
     if raw is None or (isinstance(raw, str) and raw.strip() == "" and kind != "boolean"):
         return None
     if kind == "string":

@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, forms, org, permissions, spiff
+from . import assignment, audit, clock, forms, notifications, org, permissions, spiff
 from .audit import EventType
 from .errors import Conflict, ForbiddenCode, InvalidData, NotFound, PermissionDenied
 from .facts import agent_of, facts_for
@@ -93,6 +94,8 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     audit.record(session, EventType.TASK_COMPLETED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version, task_id=task.bpmn_id,
                  task_name=task.title, data=cleaned_with_actor)
+    if "decision" in cleaned:  # outbox: tell the requester (sent once this transaction commits)
+        notifications.decision_made(session, task, actor)
     try:
         spiff_task.run()
     except Exception as err:  # diagram code after the form (e.g. a script) may fail
@@ -141,6 +144,9 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
         raise Conflict(f"this request is already {instance.status}")
     if not reason or not str(reason).strip():
         raise InvalidData("give a reason", {"reason": ["required"]})
+    _lock(session, instance)
+    if instance.status != "running":
+        raise Conflict(f"this request is already {instance.status}")
     workflow = _load(instance)
     workflow.cancel()
     now = clock.now()
@@ -150,6 +156,8 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"reason": str(reason).strip(), "end_state": instance.end_state})
+    if instance.end_state == "cancelled":  # outbox: cancelled by someone else than the requester
+        notifications.instance_ended(session, instance)
     _save(session, instance, workflow)
     return instance
 
@@ -168,6 +176,7 @@ def get_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 def run_due_timers(session: Session, instance: Instance, actor: str = "system") -> bool:
     """Fire the timers of `instance` that are due at the engine clock; True if anything moved."""
+    _lock(session, instance)
     if instance.status != "running":
         return False
     workflow = _load(instance)
@@ -185,8 +194,17 @@ def _get_task(session: Session, task_id: int, actor: User) -> HumanTask:
     return task
 
 
+def _lock(session: Session, instance: Instance) -> None:
+    """Serialise writers of one instance: row lock on PostgreSQL (SQLite's write lock is global),
+    then re-read what a concurrent writer may have changed while we waited."""
+    session.execute(select(Instance.id).where(Instance.id == instance.id).with_for_update())
+    session.refresh(instance)
+
+
 def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
     task = _get_task(session, task_id, actor)
+    _lock(session, task.instance)
+    session.refresh(task)
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
     if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
@@ -236,7 +254,9 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
             outputs = {o.name: task.data.get(o.name) for o in table.outputs if o.name}
             audit.record(session, EventType.DECISION_EVALUATED, "system", instance_id=instance.id,
                          process_key=instance.process_key, version=version, task_id=spec.bpmn_id,
-                         task_name=spec.bpmn_name or table.name, data={"decision": table.id, "result": outputs})
+                         task_name=spec.bpmn_name or table.name,
+                         data={"decision": spiff.extensions_of(spec).get("camunda:decisionRef", table.id),
+                               "result": outputs})
         elif isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
             audit.record(session, EventType.TIMER_FIRED, "system", instance_id=instance.id,
                          process_key=instance.process_key, version=version, task_id=spec.bpmn_id,
@@ -261,6 +281,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         _close_open_work(session, instance)
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
+        notifications.instance_ended(session, instance)  # outbox
     else:
         _sync_human_tasks(session, instance, workflow)
         _sync_timers(session, instance, workflow)
@@ -285,7 +306,7 @@ def _save(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
     instance.serializer_version = spiff.SERIALIZER_VERSION
     try:
         session.flush()
-    except StaleDataError:
+    except (StaleDataError, IntegrityError):
         raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
 
 
@@ -326,6 +347,7 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
             session.flush()
             _write_candidates(session, row)
             _record_task_event(session, row, EventType.TASK_CREATED, "system")
+            notifications.task_assigned(session, row)  # outbox
         elif (row.candidate_users, row.candidate_groups, row.default_assignee) != (
                 resolved.candidate_users, resolved.candidate_groups, resolved.assignee):
             _apply_candidates(row, resolved)
@@ -376,7 +398,8 @@ def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -
         if value:
             waiting[str(task.id)] = (task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value))
     rows = {row.spiff_task_id: row for row in session.scalars(
-        select(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting"))}
+        # failed timers (incidents) still wait in the workflow: keep one row each, never a duplicate
+        select(Timer).where(Timer.instance_id == instance.id, Timer.status.in_(("waiting", "failed"))))}
     for spiff_id, row in rows.items():
         if spiff_id not in waiting:
             row.status = "fired" if instance.status == "running" else "cancelled"

@@ -18,7 +18,8 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
@@ -46,6 +47,15 @@ class AssignableUserTaskParser(UserTaskParser):
         return extensions
 
 
+class DecisionRefParser(BusinessRuleTaskParser):
+    """Business rule tasks remember which decision they evaluate, for the audit trail."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        extensions["camunda:decisionRef"] = self.get_decision_ref(self.node)
+        return extensions
+
+
 class PropertiesEndEventParser(CamundaEndEventParser):
     """End events keep their camunda:properties (e.g. `end_state`)."""
 
@@ -58,6 +68,7 @@ class PasserelleParser(CamundaParser):
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (AssignableUserTaskParser, UserTask),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
+        full_tag("businessRuleTask"): (DecisionRefParser, BusinessRuleTask),
     }
 
 

@@ -1,0 +1,43 @@
+"""Helpers for engine tests: deploy the small test diagram, act as a demo user."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import deploy, find_user, unit_of_work
+from engine.models import HumanTask
+
+DIAGRAMS = Path(__file__).resolve().parents[1] / "diagrams"
+
+
+def approval_bundle(**replacements: str) -> dict[str, bytes]:
+    """The test bundle; `replacements` edit the files' text (old=new pairs given as dict items)."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in DIAGRAMS.glob("approval_*")}
+    for old, new in replacements.items():
+        files = {name: text.replace(old, new) for name, text in files.items()}
+    return {name: text.encode() for name, text in files.items()}
+
+
+def edit(bundle: dict[str, bytes], filename: str, old: str, new: str) -> dict[str, bytes]:
+    text = bundle[filename].decode()
+    assert old in text, f"{old!r} not in {filename}"
+    return {**bundle, filename: text.replace(old, new).encode()}
+
+
+def deploy_approval(sessions, bundle: dict[str, bytes] | None = None, actor: str = "luc"):
+    with unit_of_work(sessions) as s:
+        return deploy(s, bundle or approval_bundle(), actor, "test").version.version
+
+
+def as_user(session, username: str):
+    user = find_user(session, username)
+    assert user is not None
+    return user
+
+
+def open_task(session, instance_id: int, bpmn_id: str) -> HumanTask:
+    task = session.query(HumanTask).filter_by(instance_id=instance_id, bpmn_id=bpmn_id, status="ready").one_or_none()
+    assert task is not None, f"{bpmn_id} is not waiting in instance {instance_id}"
+    return task
+
+
+REQUEST = {"title": "Renfort", "days": 5, "start_date": "2026-12-01", "agent": "thomas", "kind": "a"}
