@@ -6,6 +6,7 @@ transaction (see `engine.db.unit_of_work`).
 """
 from .audit import EVENT_TYPES, EventType, Verification, verify as verify_audit
 from .clock import frozen_at, now
+from .diff import Change, diff_bundles
 from .db import make_engine, make_session_factory, unit_of_work
 from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
                      PermissionDenied, Problem)
@@ -33,7 +34,7 @@ __all__ = [
     "load_organisation", "load_organisation_file", "find_user", "manager_of", "ROLES", "DEMO_ORGANISATION",
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
-    "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR",
+    "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
     # instances and tasks
     "start_instance", "complete_task", "claim_task", "release_task", "cancel_instance", "get_instance",
     "get_task", "run_due_timers",
