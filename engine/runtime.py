@@ -368,6 +368,8 @@ def _write_candidates(session: Session, row: HumanTask) -> None:
     names = {("user", row.default_assignee)} if row.default_assignee else set()
     names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
     names |= {("exclude", u) for u in row.excluded_users}
+    if not names - {("exclude", u) for u in row.excluded_users}:
+        names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
     session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in sorted(names))
 
 
