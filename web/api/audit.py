@@ -1,0 +1,92 @@
+"""The audit trail across requests (`auditor`, `admin`): search, verify the hash chains, export."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Response, g
+
+from engine import permissions, queries, verify_audit
+from engine.models import AuditEvent
+
+from .. import db
+from . import errors, representations
+from .base import ApiBlueprint
+from .errors import responds
+from .schemas import (AuditEventPageSchema, AuditEventSchema, AuditExportArgsSchema, AuditPageArgsSchema,
+                      VerificationSchema)
+
+blp = ApiBlueprint("api_audit", __name__, url_prefix="/api/v1/audit",
+                   description="The audit trail across requests, for auditors and administrators.")
+
+CSV_COLUMNS = ("instance_id", "process", "seq", "at", "actor", "type", "task_id", "task_name", "version",
+               "data", "prev_hash", "hash")
+
+
+@blp.before_request
+def _auditors_only() -> None:
+    # runs after the token check (registered later on the same blueprint)
+    permissions.require(permissions.can_read_audit(g.api_user), "only auditors and administrators read the audit")
+
+
+def _filters(args) -> dict:
+    return {"process": args.get("process"), "actor": args.get("actor"), "type": args.get("type"),
+            "since": args.get("since"), "until": args.get("until"), "instance_id": args.get("instance")}
+
+
+@blp.route("/events", methods=["GET"])
+@blp.arguments(AuditPageArgsSchema, location="query")
+@blp.response(200, AuditEventPageSchema)
+@responds(*errors.COMMON, 403)
+def events(args):
+    """Audit events across requests, newest first."""
+    found = queries.audit_events(db.session(), **_filters(args), page=args["page"], page_size=args["page_size"])
+    return representations.page(found, representations.audit_event)
+
+
+@blp.route("/verify", methods=["GET"])
+@blp.response(200, VerificationSchema)
+@responds(*errors.COMMON, 403)
+def verify():
+    """Recompute every hash chain; report the first broken link."""
+    result = verify_audit(db.session())
+    broken = None
+    if result.first_broken is not None:
+        broken = {"instance_id": result.first_broken[0], "seq": result.first_broken[1]}
+    return {"ok": result.ok, "events_checked": result.events_checked, "first_broken": broken,
+            "reason": result.reason}
+
+
+@blp.route("/export", methods=["GET"])
+@blp.arguments(AuditExportArgsSchema, location="query")
+@blp.response(200, {"type": "string"}, content_type="text/csv", description="CSV, one event a line")
+@blp.alt_response(200, schema=AuditEventSchema(many=True), content_type="application/json", success=True,
+                  description="JSON, an array of events")
+@responds(*errors.COMMON, 403)
+def export(args):
+    """The events matching the filters as a download, oldest first: `format=csv` (default) or `json`."""
+    query = queries.audit_query(**_filters(args)).order_by(None).order_by(AuditEvent.at, AuditEvent.id)
+    rows = [representations.audit_event(e) for e in db.session().scalars(query)]
+    if args["format"] == "json":
+        body = json.dumps(AuditEventSchema(many=True).dump(rows), ensure_ascii=False, indent=1)
+        return _download(body, "application/json", "audit-events.json")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in AuditEventSchema(many=True).dump(rows):
+        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+    return _download(out.getvalue(), "text/csv", "audit-events.csv")
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,63 @@
+"""API tokens: sign in for a bearer token (throttled, audited), revoke it."""
+from __future__ import annotations
+
+from flask import Response, current_app, g, request
+
+from engine import EventType, authenticate, issue_token, revoke_token
+from engine import audit
+
+from .. import db
+from ..security import limiter
+from . import errors
+from .base import ApiBlueprint
+from .errors import NotAuthenticated, responds
+from .schemas import TokenRequestSchema, TokenSchema
+
+blp = ApiBlueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Sign in for an API token; revoke it.")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+def _account_key() -> str:
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"api-sign-in:{str(username)[:64] if username else ''}"
+
+
+@blp.route("/token", methods=["POST"])
+@limiter.limit(_login_limit)  # per address
+@limiter.limit(_login_limit, key_func=_account_key)  # per account
+@blp.arguments(TokenRequestSchema)
+@blp.response(200, TokenSchema)
+@blp.doc(security=[], summary="Sign in for an API token")
+@responds(401, 429)
+def create_token(credentials):
+    """Exchange a username and password for a bearer token.
+
+    Every attempt, successful or not, is recorded in the audit trail.
+    """
+    session = db.session()
+    username = credentials["username"]
+    user = authenticate(session, username, credentials["password"])
+    where = {"via": "api", "address": request.remote_addr}
+    if user is None:
+        audit.record(session, EventType.SIGN_IN_FAILED, username, data=where)
+        db.commit()  # the failed attempt stays on record although the answer is an error
+        raise NotAuthenticated("wrong username or password")
+    token, row = issue_token(session, user, current_app.config["API_TOKEN_HOURS"])
+    audit.record(session, EventType.USER_SIGNED_IN, user.username, data=where)
+    db.commit()
+    return {"token": token, "expires_at": row.expires_at}
+
+
+@blp.route("/token", methods=["DELETE"])
+@blp.response(204)
+@blp.doc(summary="Revoke the token in use")
+@responds(*errors.COMMON)
+def delete_token():
+    """Revoke the token sent with this request: it is refused from now on."""
+    revoke_token(db.session(), g.api_token)
+    db.commit()
+    return Response(status=204)

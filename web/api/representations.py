@@ -1,0 +1,82 @@
+"""Engine objects -> the plain dicts the API's schemas dump, seen by one actor."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine import permissions, queries
+from engine.models import AuditEvent, Directorate, HumanTask, Instance, ProcessVersion, User
+from engine.queries import Page
+
+
+def page(result: Page, represent) -> dict[str, Any]:
+    return {"items": [represent(item) for item in result.items], "total": result.total,
+            "page": result.page, "page_size": result.page_size}
+
+
+def me(session: Session, user: User) -> dict[str, Any]:
+    directorate = None
+    if user.directorate_code:
+        directorate = session.query(Directorate).filter_by(code=user.directorate_code).one_or_none()
+    return {"username": user.username, "name": user.name, "email": user.email or "", "roles": user.all_roles,
+            "directorate": user.directorate_code, "directorate_name": directorate.name if directorate else None,
+            "manager": user.manager_username}
+
+
+def version(row: ProcessVersion) -> dict[str, Any]:
+    return {"version": row.version, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
+            "comment": row.comment or "", "checksum": row.checksum}
+
+
+def process(actor: User, latest: ProcessVersion, versions: list[ProcessVersion] | None = None) -> dict[str, Any]:
+    out = {"key": latest.process_key, "name": latest.name, "description": latest.description or "",
+           "version": latest.version, "deployed_at": latest.deployed_at, "deployed_by": latest.deployed_by,
+           "can_start": permissions.can_start(actor, latest), "starter_roles": list(latest.starter_roles or ["agent"])}
+    if versions is not None:
+        out["versions"] = [version(v) for v in versions]
+    return out
+
+
+def context_of(instance: Instance) -> dict[str, Any]:
+    """What a person deciding on a task of `instance` needs: its data without internal keys."""
+    data = {key: value for key, value in (instance.data or {}).items() if not str(key).startswith("_")}
+    data.update(title=instance.title, started_by=instance.started_by)
+    return data
+
+
+def task(actor: User, row: HumanTask) -> dict[str, Any]:
+    instance = row.instance
+    form = row.form or {}
+    return {
+        "id": row.id, "instance_id": row.instance_id, "process": instance.process_key, "name": row.bpmn_id,
+        "title": row.title, "lane": row.lane, "assignee": row.assignee, "claimed": bool(row.claimed),
+        "candidate_users": list(row.candidate_users or []), "candidate_groups": list(row.candidate_groups or []),
+        "status": row.status, "can_act": permissions.can_act(actor, row), "created_at": row.created_at,
+        "due_at": row.due_at, "completed_at": row.completed_at, "completed_by": row.completed_by,
+        "form": {"fields": [_field(f) for f in form.get("fields", [])]}, "context": context_of(instance),
+    }
+
+
+def _field(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"id": spec["id"], "label": spec.get("label") or spec["id"], "type": spec.get("type", "string"),
+            "required": bool(spec.get("required")), "default": spec.get("default"),
+            "options": [{"id": o["id"], "label": o.get("label") or o["id"]} for o in spec.get("options", [])],
+            "constraints": dict(spec.get("constraints") or {}), "properties": dict(spec.get("properties") or {})}
+
+
+def instance(session: Session, actor: User, row: Instance) -> dict[str, Any]:
+    return {
+        "id": row.id, "process": row.process_key, "version": row.version.version, "title": row.title,
+        "status": row.status, "end_state": row.end_state, "started_by": row.started_by, "started_at": row.started_at,
+        "ended_at": row.ended_at, "approved_at": row.approved_at, "agent": row.agent, "failure": row.failure,
+        "can_cancel": row.status == "running" and permissions.can_cancel(actor, row),
+        "data": dict(row.data or {}),
+        "open_tasks": [task(actor, t) for t in queries.open_tasks(session, row.id)],
+    }
+
+
+def audit_event(event: AuditEvent) -> dict[str, Any]:
+    return {"instance_id": event.instance_id, "process": event.process_key, "seq": event.seq, "at": event.at,
+            "actor": event.actor, "type": event.type, "task_id": event.task_id, "task_name": event.task_name,
+            "data": event.data or {}, "version": event.version, "hash": event.hash, "prev_hash": event.prev_hash}
