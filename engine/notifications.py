@@ -1,0 +1,174 @@
+"""The e-mails people receive, queued in the outbox inside the transaction that causes them.
+
+A message is an `OutboxMessage` row written in the same transaction as the change it announces:
+if that transaction rolls back, the message was never queued; once it commits, `passerelle worker`
+sends it (see `engine.timers`). Each row has a `dedup_key` naming what it is about and for whom,
+so the same news is queued at most once, whoever tries to queue it again and however often.
+
+Links are written as `{base_url}/tasks/12`: the mailer fills in the site's public address at send
+time, so the engine needs no web setting and queued mail follows a change of address.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import clock
+from .models import HumanTask, Instance, OutboxMessage, User
+
+BASE_URL = "{base_url}"
+
+#: Candidate groups too large to mail: everyone holds `agent`. See `configure`.
+_skip_groups: frozenset[str] = frozenset({"agent"})
+#: Dates in messages are written in this zone (stored in UTC).
+_zone = ZoneInfo("Europe/Paris")
+
+END_STATES = {
+    "completed": "est terminée",
+    "approved": "a été acceptée",
+    "rejected": "a été refusée",
+    "expired": "a expiré",
+    "withdrawn": "a été retirée",
+    "cancelled": "a été annulée",
+}
+
+
+def configure(skip_groups: Iterable[str] | None = None, timezone: str | None = None) -> None:
+    """Set the candidate groups whose members are not mailed when a task is offered to the group
+    (NOTIFY_SKIP_GROUPS; default `agent`, which everyone holds) and the zone dates are written in."""
+    global _skip_groups, _zone
+    if skip_groups is not None:
+        _skip_groups = frozenset(str(g) for g in ([skip_groups] if isinstance(skip_groups, str) else skip_groups))
+    if timezone:
+        _zone = ZoneInfo(timezone)
+
+
+def skip_groups() -> frozenset[str]:
+    return _skip_groups
+
+
+def enqueue(session: Session, *, recipient: str, subject: str, body: str, kind: str, dedup_key: str,
+            instance_id: int | None = None) -> bool:
+    """Queue one message unless one with the same `dedup_key` exists; True if queued.
+
+    Uses INSERT ... ON CONFLICT DO NOTHING so that two transactions queueing the same message at
+    the same moment (two workers sending the same reminder) do not fail: one row wins.
+    """
+    values = dict(created_at=clock.now(), recipient=recipient, subject=subject[:300], body=body, kind=kind,
+                  dedup_key=dedup_key[:200], instance_id=instance_id, status="pending", attempts=0)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return session.execute(statement).rowcount == 1
+
+
+def recipients_of(session: Session, task: HumanTask) -> list[User]:
+    """The people to tell that `task` is theirs: its assignee, or else its candidate users and the
+    members of its candidate groups (except the groups in `skip_groups`), never excluded users,
+    only active people with an e-mail address."""
+    if task.assignee:
+        usernames = {task.assignee}
+    else:
+        usernames = set(task.candidate_users or [])
+        for group in set(task.candidate_groups or []) - _skip_groups:
+            usernames |= {u.username for u in _holders_of(session, group)}
+    usernames -= set(task.excluded_users or [])
+    if not usernames:
+        return []
+    users = session.scalars(select(User).where(User.username.in_(sorted(usernames)), User.active.is_(True))
+                            .order_by(User.username))
+    return [u for u in users if u.email]
+
+
+def _holders_of(session: Session, role: str) -> list[User]:
+    # Roles are a JSON list: a LIKE on its text narrows the rows portably, Python decides exactly.
+    rows = session.scalars(select(User).where(User.active.is_(True),
+                                              cast(User.roles, String).like(f'%"{role}"%')))
+    return [u for u in rows if role in u.all_roles]
+
+
+def task_assigned(session: Session, task: HumanTask) -> int:
+    """Queue "a task is waiting for you" for each person `task` is offered to; returns how many."""
+    instance = task.instance
+    queued = 0
+    for user in recipients_of(session, task):
+        mine = task.assignee == user.username
+        body = (f"Bonjour {user.name},\n\n"
+                + ("Une tâche vous est confiée" if mine else "Une tâche attend une personne de votre groupe")
+                + f" dans la demande « {instance.title} » :\n\n    {task.title}\n"
+                + (f"    à faire avant le {_date(task.due_at)}\n" if task.due_at else "")
+                + f"\nPour la traiter : {task_link(task)}\n")
+        queued += enqueue(session, recipient=user.email, subject=f"Tâche à traiter : {task.title}", body=body,
+                          kind="task_assigned", dedup_key=f"task:{task.id}:to:{user.username}",
+                          instance_id=task.instance_id)
+    return queued
+
+
+def reminder(session: Session, task: HumanTask) -> int:
+    """Queue a reminder that `task` is due soon to each person it is offered to (once per person)."""
+    instance = task.instance
+    queued = 0
+    for user in recipients_of(session, task):
+        body = (f"Bonjour {user.name},\n\nLa tâche « {task.title} » de la demande « {instance.title} » "
+                f"est à faire avant le {_date(task.due_at)}.\n\nPour la traiter : {task_link(task)}\n")
+        queued += enqueue(session, recipient=user.email, subject=f"Rappel : {task.title} avant le {_date(task.due_at)}",
+                          body=body, kind="reminder", dedup_key=f"reminder:{task.id}:to:{user.username}",
+                          instance_id=task.instance_id)
+    return queued
+
+
+def reminders_due(session: Session, within: timedelta, now: datetime | None = None) -> int:
+    """Queue reminders for every ready task due within `within` from now; returns how many."""
+    now = now or clock.now()
+    tasks = session.scalars(select(HumanTask).where(HumanTask.status == "ready", HumanTask.due_at.is_not(None),
+                                                    HumanTask.due_at <= now + within).order_by(HumanTask.id))
+    return sum(reminder(session, task) for task in tasks)
+
+
+def decision_made(session: Session, task: HumanTask, actor: User) -> bool:
+    """Tell the requester who decided what on `task` (a task whose form has a `decision` field)."""
+    instance = task.instance
+    starter = session.scalar(select(User).where(User.username == instance.started_by))
+    data = task.data or {}
+    if starter is None or not starter.email or "decision" not in data:
+        return False
+    field = next((f for f in (task.form or {}).get("fields", []) if f.get("id") == "decision"), {})
+    label = next((o["label"] for o in field.get("options", []) if o.get("id") == data["decision"]),
+                 str(data["decision"]))
+    comment = str(data.get("comment") or "").strip()
+    body = (f"Bonjour {starter.name},\n\n{actor.name} a rendu sa décision sur « {task.title} » "
+            f"pour votre demande « {instance.title} » : {label}.\n"
+            + (f"\nCommentaire : {comment}\n" if comment else "")
+            + f"\nVotre demande : {instance_link(instance)}\n")
+    return enqueue(session, recipient=starter.email, subject=f"Décision sur votre demande : {label}", body=body,
+                   kind="decision", dedup_key=f"decision:{task.id}", instance_id=instance.id)
+
+
+def instance_ended(session: Session, instance: Instance) -> bool:
+    """Tell the requester that their request ended, and how."""
+    starter = session.scalar(select(User).where(User.username == instance.started_by))
+    if starter is None or not starter.email:
+        return False
+    outcome = END_STATES.get(instance.end_state or "", f"est terminée ({instance.end_state})")
+    body = (f"Bonjour {starter.name},\n\nVotre demande « {instance.title} » {outcome}.\n\n"
+            f"Son historique : {instance_link(instance)}\n")
+    return enqueue(session, recipient=starter.email, subject=f"Votre demande {outcome} : {instance.title}",
+                   body=body, kind="instance_ended", dedup_key=f"instance:{instance.id}:ended",
+                   instance_id=instance.id)
+
+
+def task_link(task: HumanTask) -> str:
+    return f"{BASE_URL}/tasks/{task.id}"
+
+
+def instance_link(instance: Instance) -> str:
+    return f"{BASE_URL}/requests/{instance.id}"
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.astimezone(_zone).strftime("%d/%m/%Y") if moment else ""
