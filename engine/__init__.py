@@ -20,6 +20,10 @@ from .runtime import (cancel_instance, claim_task, complete_task, get_instance, 
 from . import queries
 from .credentials import authenticate, check_password, hash_password, issue_token, revoke_token, token_row
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
+from . import notifications
+from .incidents import Incident, incidents, retry_incident
+from .mailer import SmtpSettings
+from .timers import PassReport, WorkerSettings, run_worker
 
 __all__ = [
     # errors
@@ -44,4 +48,7 @@ __all__ = [
     "authenticate", "hash_password", "check_password", "issue_token", "token_row", "revoke_token",
     # audit and time
     "EventType", "EVENT_TYPES", "verify_audit", "Verification", "now", "frozen_at",
+    # background work: the worker, outbox notifications, incidents
+    "run_worker", "WorkerSettings", "SmtpSettings", "PassReport", "notifications", "incidents", "retry_incident",
+    "Incident",
 ]

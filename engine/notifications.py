@@ -63,8 +63,9 @@ def enqueue(session: Session, *, recipient: str, subject: str, body: str, kind: 
                   dedup_key=dedup_key[:200], instance_id=instance_id, status="pending", attempts=0)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return session.execute(statement).rowcount == 1
+    statement = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+                 .returning(OutboxMessage.id))
+    return session.execute(statement).scalar() is not None
 
 
 def recipients_of(session: Session, task: HumanTask) -> list[User]:

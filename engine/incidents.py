@@ -1,0 +1,94 @@
+"""Incidents: background jobs that kept failing — a timer that would not fire, a message that
+could not be sent — shown on their request until an operator retries them.
+
+The worker (`engine.timers`) marks a job `failed` after its last attempt instead of dropping it;
+`retry_incident` re-arms it, and the retry is recorded in the request's audit trail.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, permissions
+from .audit import EventType
+from .errors import Conflict, InvalidData, NotFound
+from .models import Instance, OutboxMessage, Timer, User
+
+KINDS = ("timer", "message")
+
+
+@dataclass(frozen=True)
+class Incident:
+    kind: str  # "timer" | "message"
+    id: int
+    instance_id: int | None
+    what: str  # the timer's BPMN id, or the message's subject and recipient
+    attempts: int
+    last_error: str | None
+    since: datetime | None  # when the last attempt was made (approximately)
+
+    @property
+    def ref(self) -> str:
+        """How operators name it: `timer:12`, `message:7`."""
+        return f"{self.kind}:{self.id}"
+
+
+def incidents(session: Session, instance_id: int | None = None) -> list[Incident]:
+    """Open incidents, oldest first; only those of `instance_id` if given.
+
+    A failed timer of a request that has since ended is no incident any more: it can never fire.
+    """
+    timers = (select(Timer).join(Instance, Instance.id == Timer.instance_id)
+              .where(Timer.status == "failed", Instance.status == "running").order_by(Timer.id))
+    messages = select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id)
+    if instance_id is not None:
+        timers = timers.where(Timer.instance_id == instance_id)
+        messages = messages.where(OutboxMessage.instance_id == instance_id)
+    found = [Incident("timer", t.id, t.instance_id, t.bpmn_id, t.attempts, t.last_error, t.next_attempt_at)
+             for t in session.scalars(timers)]
+    found += [Incident("message", m.id, m.instance_id, f"{m.subject} → {m.recipient}", m.attempts, m.last_error,
+                       m.next_attempt_at or m.created_at) for m in session.scalars(messages)]
+    return found
+
+
+def parse_ref(ref: str) -> tuple[str, int]:
+    """`timer:12` -> ("timer", 12); InvalidData naming the problem otherwise."""
+    kind, _, number = str(ref).partition(":")
+    if kind not in KINDS or not number.isdigit():
+        raise InvalidData(f"an incident is named timer:<id> or message:<id>, not {ref!r}",
+                          {"incident": ["timer:<id> or message:<id>"]})
+    return kind, int(number)
+
+
+def retry_incident(session: Session, kind: str, id: int, actor: User) -> Incident:
+    """Re-arm a failed timer or message so that the next worker pass tries it again, attempts reset.
+
+    Only `hr` and `admin` may. Raises InvalidData (unknown kind), NotFound (no such incident),
+    PermissionDenied, Conflict (it is not failed, e.g. already retried).
+    """
+    if kind not in KINDS:
+        raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [f"one of {', '.join(KINDS)}"]})
+    permissions.require(actor.active and actor.has_role("hr", "admin"), "only hr and admin may retry incidents")
+    model = Timer if kind == "timer" else OutboxMessage
+    row = session.get(model, id)
+    if row is None:
+        raise NotFound(f"no {kind} {id}")
+    # Writers of a request's audit chain hold its row lock (as the runtime does), then the job's.
+    instance = session.get(Instance, row.instance_id, with_for_update=True) if row.instance_id else None
+    row = session.get(model, id, with_for_update=True, populate_existing=True)
+    if row.status != "failed":
+        raise Conflict(f"{kind} {id} is {row.status}, not failed")
+    incident = Incident(kind, row.id, row.instance_id, getattr(row, "bpmn_id", None) or row.subject,
+                        row.attempts, row.last_error, row.next_attempt_at)
+    row.status = "waiting" if kind == "timer" else "pending"
+    row.attempts, row.next_attempt_at = 0, None
+    audit.record(session, EventType.INCIDENT_RETRIED, actor.username, instance_id=row.instance_id,
+                 process_key=instance.process_key if instance else None,
+                 version=instance.version.version if instance else None,
+                 task_id=incident.what if kind == "timer" else None,
+                 data={"incident": incident.ref, "attempts": incident.attempts, "last_error": incident.last_error})
+    session.flush()
+    return incident
