@@ -25,8 +25,16 @@ class SmtpSink:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[list[str]] = []
+        #: addresses answered with a permanent 550 (unknown mailbox)
+        self.refused: set[str] = set()
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
