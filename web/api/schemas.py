@@ -209,7 +209,7 @@ class FormFieldSchema(ma.Schema):
 
 
 class FormSchema(ma.Schema):
-    fields_ = fields.List(fields.Nested(FormFieldSchema), required=True, data_key="fields")
+    fields_ = fields.List(fields.Nested(FormFieldSchema), required=True, data_key="fields", attribute="fields")
 
 
 class TaskSchema(ma.Schema):
