@@ -1,0 +1,193 @@
+"""The audit (auditors, administrators): search requests and events, a request's full trace with
+its hash-chain check, CSV/JSON exports and a printable trace."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import get_timezone, gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from engine import EVENT_TYPES, get_instance, list_processes, permissions, queries, verify_audit
+from engine.models import AuditEvent, User
+
+from .. import db
+from ..security import current_actor
+from .errors import Refused
+from .labels import EVENT_LABELS, event_label, status_label, status_tone
+from .people import people
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PAGE_SIZE = 50
+EXPORT_COLUMNS = ("at", "instance_id", "seq", "actor", "type", "process_key", "version", "task_id", "task_name",
+                  "data", "prev_hash", "hash")
+
+
+@bp.before_request
+@login_required
+def _auditors_only():
+    if not permissions.can_read_audit(current_actor()):
+        raise Refused(_("The audit is for auditors and administrators."))
+
+
+def _filters() -> tuple[dict, dict[str, str]]:
+    """The search filters from the query string, and a message per field that is not valid."""
+    args, errors = request.args, {}
+    filters = {"process": args.get("process") or None, "actor": args.get("person") or None,
+               "type": args.get("type") or None, "since": None, "until": None}
+    if filters["type"] and filters["type"] not in EVENT_TYPES:
+        errors["type"] = _("Choose an event type from the list.")
+    for field, end in (("since", False), ("until", True)):
+        raw = (args.get(field) or "").strip()
+        if not raw:
+            continue
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            errors[field] = _("Enter a date, such as 2025-09-01.")
+            continue
+        moment = datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=get_timezone())
+        filters[field] = moment - timedelta(microseconds=1) if end else moment
+    return filters, errors
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+@bp.get("")
+def search():
+    session, user = db.session(), current_actor()
+    filters, errors = _filters()
+    processes = list_processes(session)
+    users = list(session.scalars(select(User).order_by(User.name)))
+    if errors:
+        return render_template("audit/search.html", errors=errors, events=None, requests=None, processes=processes,
+                               users=users, event_labels=EVENT_LABELS, names=people(session, ())), 422
+    events = queries.audit_events(session, **filters, page=_page_number(), page_size=PAGE_SIZE)
+    found = queries.instances(session, user, process=filters["process"], started_by=filters["actor"], page_size=20)
+    names = people(session, {e.actor for e in events.items} | {i.started_by for i in found.items})
+    titles = _titles(session, {e.instance_id for e in events.items if e.instance_id})
+    return render_template("audit/search.html", errors={}, events=events, requests=found, processes=processes,
+                           users=users, event_labels=EVENT_LABELS, names=names, titles=titles,
+                           export_args=_export_args())
+
+
+def _export_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k in ("process", "person", "type", "since", "until") and v}
+
+
+def _titles(session, ids) -> dict[int, str]:
+    from engine.models import Instance
+    if not ids:
+        return {}
+    return dict(session.execute(select(Instance.id, Instance.title).where(Instance.id.in_(ids))).all())
+
+
+@bp.get("/events.<any(csv, json):fmt>")
+def export_events(fmt: str):
+    session = db.session()
+    filters, errors = _filters()
+    if errors:
+        return Response("\n".join(f"{k}: {v}" for k, v in errors.items()), status=422, mimetype="text/plain")
+    events = session.scalars(queries.audit_query(**filters).execution_options(yield_per=500))
+    return _export(events, fmt, "audit-events")
+
+
+@bp.get("/requests/<int:instance_id>")
+def trace(instance_id: int):
+    session, user = db.session(), current_actor()
+    instance = get_instance(session, instance_id, user)
+    events = queries.history(session, instance.id)
+    check = verify_audit(session, instance_id=instance.id)
+    names = people(session, {e.actor for e in events} | {instance.started_by})
+    return render_template("audit/trace.html", instance=instance, events=events, check=check,
+                           check_text=chain_status(check), names=names, status=status_label(instance),
+                           tone=status_tone(instance), pretty=_pretty)
+
+
+@bp.get("/requests/<int:instance_id>/trace.<any(csv, json):fmt>")
+def export_trace(instance_id: int, fmt: str):
+    session, user = db.session(), current_actor()
+    instance = get_instance(session, instance_id, user)
+    events = queries.history(session, instance.id)
+    if fmt == "json":
+        check = verify_audit(session, instance_id=instance.id)
+        document = {
+            "request": {"id": instance.id, "title": instance.title, "process_key": instance.process_key,
+                        "version": instance.version.version, "status": instance.status,
+                        "end_state": instance.end_state, "started_by": instance.started_by,
+                        "started_at": instance.started_at.isoformat()},
+            "chain": {"ok": check.ok, "events_checked": check.events_checked,
+                      "first_broken_seq": check.first_broken[1] if check.first_broken else None,
+                      "reason": check.reason},
+            "events": [_row(e) for e in events],
+        }
+        return _download(json.dumps(document, ensure_ascii=False, indent=2), "application/json",
+                         f"request-{instance.id}-trace.json")
+    return _export(events, fmt, f"request-{instance.id}-trace")
+
+
+def chain_status(check) -> str:
+    if check.ok:
+        return _("Verified: %(n)s events, chain intact.", n=check.events_checked)
+    seq = check.first_broken[1] if check.first_broken else "?"
+    return _("Chain broken at event no. %(seq)s: %(reason)s (%(n)s events checked).", seq=seq,
+             reason=_reason(check.reason or ""), n=check.events_checked)
+
+
+def _reason(reason: str) -> str:
+    if reason == "does not link to the previous event":
+        return _("it does not link to the event before it")
+    if reason == "its content does not match its hash":
+        return _("its content was changed after it was written")
+    missing = re.fullmatch(r"event (\d+) is missing", reason)
+    if missing:
+        return _("event no. %(seq)s is missing", seq=missing.group(1))
+    return reason
+
+
+def _pretty(value) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+
+
+def _row(event: AuditEvent) -> dict:
+    return {"at": event.at.isoformat(), "instance_id": event.instance_id, "seq": event.seq, "actor": event.actor,
+            "type": event.type, "process_key": event.process_key, "version": event.version,
+            "task_id": event.task_id, "task_name": event.task_name, "data": event.data,
+            "prev_hash": event.prev_hash, "hash": event.hash}
+
+
+def _export(events, fmt: str, stem: str) -> Response:
+    if fmt == "json":
+        return _download(json.dumps([_row(e) for e in events], ensure_ascii=False, indent=2), "application/json",
+                         f"{stem}.json")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for event in events:
+        row = _row(event)
+        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+    return _download("\ufeff" + out.getvalue(), "text/csv", f"{stem}.csv")
+
+
+def _safe_cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas: keep them text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

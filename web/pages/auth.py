@@ -1,0 +1,85 @@
+"""Signing in and out, and choosing the language."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from engine import EventType, authenticate
+from engine.audit import record
+
+from .. import db, i18n
+from ..security import LoginUser, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter your username.")), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+def safe_target(target: str | None, default: str) -> str:
+    """Only local paths: never send someone to another site after signing in."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 303
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, key_func=lambda: "sign-in-address:" + get_remote_address(), methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(_login_limit, key_func=lambda: "sign-in-account:" + (request.form.get("username") or "").lower(),
+               methods=["POST"], deduct_when=_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("tasks.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        session = db.session()
+        username = form.username.data.strip()
+        user = authenticate(session, username, form.password.data)
+        event = EventType.USER_SIGNED_IN if user else EventType.SIGN_IN_FAILED
+        record(session, event, user.username if user else username,
+               data={"via": "web", "address": request.remote_addr})
+        db.commit()
+        if user is not None:
+            login_user(LoginUser(user))
+            return redirect(safe_target(form.next.data, url_for("tasks.home")), 303)
+        form.password.errors = [_("This username and password do not match. Check them and try again.")]
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.post("/language")
+def language():
+    chosen = request.form.get("lang", "")
+    if not i18n.choose(chosen):
+        return redirect(url_for("tasks.home"), 303)
+    return redirect(safe_target(request.form.get("next"), url_for("tasks.home")), 303)

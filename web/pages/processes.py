@@ -1,0 +1,198 @@
+"""Processes (for process owners): versions, diagrams, downloads, and deploying a new version
+after checking it and reading what changes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import (InvalidBundle, NotFound, bundle_of, checksum, deploy, get_version, list_processes,
+                    permissions, running_counts, validate, versions_of)
+from engine.diff import diff_bundles
+from engine.xml import BPMN_NS, parse_xml
+
+from .. import db
+from ..diagrams import has_layout, render_svg
+from ..security import current_actor
+from . import uploads
+from .errors import Refused
+from .labels import CHANGE_CATEGORY_LABELS, CHANGE_KIND_LABELS
+from .people import people
+
+bp = Blueprint("processes", __name__, url_prefix="/processes")
+ALLOWED_SUFFIXES = (".bpmn", ".dmn")
+
+
+@bp.before_request
+@login_required
+def _owners_only():
+    if not permissions.can_deploy(current_actor()):
+        raise Refused(_("Processes are managed by process owners."))
+
+
+@bp.get("")
+def index():
+    session = db.session()
+    latest = list_processes(session)
+    counts = {v.process_key: sum(running_counts(session, v.process_key).values()) for v in latest}
+    names = people(session, {v.deployed_by for v in latest})
+    return render_template("processes/index.html", latest=latest, counts=counts, names=names)
+
+
+@bp.get("/<key>")
+def show(key: str):
+    session = db.session()
+    versions = versions_of(session, key)
+    names = people(session, {v.deployed_by for v in versions})
+    return render_template("processes/show.html", key=key, versions=versions, latest=versions[0],
+                           counts=running_counts(session, key), names=names)
+
+
+@bp.get("/<key>/versions/<int:number>")
+def version(key: str, number: int):
+    session = db.session()
+    found = get_version(session, key, number)
+    names = people(session, {found.deployed_by})
+    return render_template("processes/version.html", version=found, names=names,
+                           running=running_counts(session, key).get(number, 0),
+                           has_layout=has_layout(found.bpmn_file.content))
+
+
+@bp.get("/<key>/versions/<int:number>/diagram.svg")
+def diagram(key: str, number: int):
+    found = get_version(db.session(), key, number)
+    svg = render_svg(found.bpmn_file.content, process_id=key,
+                     title=_("%(process)s, version %(version)s", process=found.name, version=number))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/<key>/versions/<int:number>/files/<filename>")
+def download(key: str, number: int, filename: str):
+    found = get_version(db.session(), key, number)
+    files = bundle_of(found)
+    if filename not in files:
+        abort(404)
+    return Response(files[filename], mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- a new version: upload, check, compare, confirm ----------------------------------------------
+
+@bp.route("/upload", methods=["GET", "POST"])
+def upload():
+    if request.method == "GET":
+        return render_template("processes/upload.html", errors=[], problems=[], comment="")
+    user = current_actor()
+    comment = request.form.get("comment", "").strip()
+    files, errors = _received_files()
+    if errors:
+        return render_template("processes/upload.html", errors=errors, problems=[], comment=comment), 422
+    problems = validate(files)
+    if problems:
+        return render_template("processes/upload.html", errors=[], problems=problems, comment=comment), 422
+    key = _process_key(files)
+    try:
+        current = get_version(db.session(), key)
+    except NotFound:
+        current = None
+    if current is not None and current.checksum == checksum(files):
+        return render_template("processes/upload.html", errors=[_(
+            "These files are exactly version %(version)s of “%(process)s”: there is nothing new to deploy.",
+            version=current.version, process=current.name)], problems=[], comment=comment), 422
+    token = uploads.stage(user.username, comment, files)
+    return redirect(url_for("processes.review", token=token), 303)
+
+
+def _received_files() -> tuple[dict[str, bytes], list[str]]:
+    files: dict[str, bytes] = {}
+    errors: list[str] = []
+    for upload in request.files.getlist("files"):
+        name = Path(upload.filename or "").name
+        if not name:
+            continue
+        if not name.lower().endswith(ALLOWED_SUFFIXES):
+            errors.append(_("“%(name)s” is not a .bpmn or .dmn file.", name=name))
+            continue
+        files[name] = upload.read()
+    bpmn = [n for n in files if n.lower().endswith(".bpmn")]
+    if not errors and len(bpmn) != 1:
+        errors.append(_("Choose one .bpmn file (and the .dmn files it uses).") if not bpmn
+                      else _("Send one .bpmn file at a time."))
+    return files, errors
+
+
+def _process_key(files: dict[str, bytes]) -> str:
+    """The id of the executable process the bundle defines (validated beforehand)."""
+    name = next(n for n in files if n.lower().endswith(".bpmn"))
+    root = parse_xml(files[name], name)
+    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
+    executable = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
+    return next((p for p in executable if p not in called), executable[0])
+
+
+def _review(staged: uploads.Staged, problems=(), comment: str | None = None, status: int = 200):
+    session = db.session()
+    key = _process_key(staged.files)
+    try:
+        current = get_version(session, key)
+    except NotFound:
+        current = None
+    changes = diff_bundles(bundle_of(current), staged.files) if current is not None else []
+    groups: dict[str, list] = {}
+    for change in changes:
+        groups.setdefault(change.category, []).append(change)
+    return render_template(
+        "processes/review.html", staged=staged, key=key, current=current, groups=groups, changes=changes,
+        category_labels=CHANGE_CATEGORY_LABELS, kind_labels=CHANGE_KIND_LABELS, problems=list(problems),
+        running=sum(running_counts(session, key).values()) if current else 0,
+        comment=staged.comment if comment is None else comment,
+        has_layout=has_layout(staged.files[next(n for n in staged.files if n.lower().endswith(".bpmn"))]),
+    ), status
+
+
+def _staged(token: str) -> uploads.Staged:
+    staged = uploads.load(token, current_actor().username)
+    if staged is None:
+        abort(404)
+    return staged
+
+
+@bp.get("/upload/<token>")
+def review(token: str):
+    staged = _staged(token)
+    return _review(staged, problems=validate(staged.files))
+
+
+@bp.get("/upload/<token>/diagram.svg")
+def staged_diagram(token: str):
+    staged = _staged(token)
+    bpmn = staged.files[next(n for n in staged.files if n.lower().endswith(".bpmn"))]
+    svg = render_svg(bpmn, process_id=_process_key(staged.files), title=_("The new version"))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.post("/upload/<token>")
+def confirm(token: str):
+    staged = _staged(token)
+    comment = request.form.get("comment", "").strip()
+    try:
+        result = deploy(db.session(), staged.files, current_actor().username, comment)
+    except InvalidBundle as err:
+        db.session().rollback()
+        return _review(staged, problems=err.problems, comment=comment, status=422)
+    db.commit()
+    uploads.discard(token)
+    version = result.version
+    flash(_("Version %(version)s of “%(process)s” is deployed: new requests follow it; requests already "
+            "running stay on their version.", version=version.version, process=version.name), "success")
+    return redirect(url_for("processes.show", key=version.process_key), 303)
+
+
+@bp.post("/upload/<token>/discard")
+def discard(token: str):
+    _staged(token)
+    uploads.discard(token)
+    flash(_("The uploaded files have been discarded. Nothing was deployed."), "info")
+    return redirect(url_for("processes.index"), 303)
