@@ -1,0 +1,368 @@
+"""Bundle validation: the shared corpus, the shipped processes, and hostile uploads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import Problem
+from engine.validation import UPLOAD, validate_bundle
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "bpmn-corpus"
+PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+
+NOT_EXECUTABLE = "is not executable: mark the process executable in Camunda Modeler (Executable checkbox)"
+
+# SOURCES.md: companion files parsed together with a diagram
+COMPANIONS = {
+    "camunda-invoice.v2.bpmn": ["camunda-invoiceBusinessDecisions.dmn"],
+    "spiff-ExclusiveGatewayIfElseAndDecision.bpmn": ["spiff-test_integer_decision.dmn"],
+}
+
+# None: deployable. Otherwise a fragment of one problem's message. Derived from SOURCES.md
+# (CamundaParser verdicts, executable processes) plus our own rules: every process must say
+# isExecutable="true", one .bpmn per bundle (so call activities must call a process of the
+# same file), and diagram code must pass the sandbox.
+EXPECTED = {
+    "bpmnio-diagram.bpmn": NOT_EXECUTABLE,
+    "bpmnio-kitchen-sink.bpmn": "business rule task names no decision",
+    "bpmnio-nested-subprocesses.bpmn": None,
+    "bpmnio-pizza-collaboration.bpmn": NOT_EXECUTABLE,
+    "bpmnio-transaction-boundaries.bpmn": NOT_EXECUTABLE,
+    "camunda-invoice.v2.bpmn": "only one decision per DMN file",  # a DRD; conditions are JUEL: ${approved}
+    "camunda-loanApproval.bpmn": None,
+    "camunda-reviewInvoice.bpmn": None,
+    "miwg-A.1.0.bpmn": NOT_EXECUTABLE,
+    "miwg-A.2.0.bpmn": NOT_EXECUTABLE,
+    "miwg-A.2.1.bpmn": NOT_EXECUTABLE,
+    "miwg-A.3.0.bpmn": NOT_EXECUTABLE,
+    "miwg-A.4.0.bpmn": NOT_EXECUTABLE,
+    "miwg-A.4.1.bpmn": NOT_EXECUTABLE,
+    "miwg-B.1.0.bpmn": NOT_EXECUTABLE,
+    "miwg-B.2.0.bpmn": NOT_EXECUTABLE,
+    "miwg-C.1.0.bpmn": NOT_EXECUTABLE,  # one of its two processes
+    "miwg-C.1.1.bpmn": "Data Store with name Financial Accounting System has no implementation",
+    "miwg-C.2.0.bpmn": NOT_EXECUTABLE,
+    "miwg-C.3.0.bpmn": "Exactly one start event is required in a SubWorkflow Task",
+    "miwg-C.4.0.bpmn": NOT_EXECUTABLE,
+    "miwg-C.5.0.bpmn": NOT_EXECUTABLE,
+    "miwg-C.6.0.bpmn": NOT_EXECUTABLE,
+    "miwg-C.7.0.bpmn": "business rule task names no decision",
+    "miwg-C.8.0.bpmn": NOT_EXECUTABLE,
+    "miwg-C.8.1.bpmn": "business rule task names no decision",
+    "miwg-C.9.0.bpmn": "business rule task names no decision",
+    "miwg-C.9.1.bpmn": None,
+    "miwg-C.9.2.bpmn": "call activity calls 'requestDocument_en', which is not a process of this file",
+    "miwg-aris-A.1.0-export.bpmn": NOT_EXECUTABLE,  # no isExecutable attribute at all
+    "miwg-bonita-A.3.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-camunda-eclipse-A.1.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-camundamodeler-A.2.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-camundamodeler-B.2.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-cardanit-C.2.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-modelio-A.4.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-signavio-A.4.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-signavio-C.1.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-trisotech-A.3.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-trisotech-B.1.0-export.bpmn": NOT_EXECUTABLE,
+    "miwg-yaoqiang-A.2.0-export.bpmn": "Non-default exclusive outgoing sequence flow without condition",
+    "spiff-ExclusiveGatewayIfElseAndDecision.bpmn": None,
+    "spiff-MessageBoundary.bpmn": None,
+    "spiff-boundary.bpmn": None,
+    "spiff-call_activity_with_message.bpmn": None,
+    "spiff-call_activity_with_message_parent.bpmn": "call activity calls 'Subprocess', which is not a process",
+    "spiff-event-gateway.bpmn": None,
+    "spiff-external_message.bpmn": None,
+    "spiff-lanes.bpmn": None,
+    "spiff-message_test.bpmn": None,
+    "spiff-noninterrupting-MessageBoundary.bpmn": None,
+    "spiff-random_fact.bpmn": "script refused: attribute 'FactService' is not allowed",  # scripts.FactService
+    "spiff-subWorkflowComplex.bpmn": None,
+    "spiff-timer-cycle-start.bpmn": None,
+    "spiff-timer-non-interrupt-boundary.bpmn": None,
+    "spiff-token_trial_parallel_simple.bpmn": None,
+    "spiff-transaction.bpmn": None,
+}
+
+
+def test_every_corpus_diagram_has_an_expectation():
+    assert sorted(p.name for p in CORPUS.glob("*.bpmn")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_verdict(name):
+    files = {name: (CORPUS / name).read_bytes()}
+    files.update({dmn: (CORPUS / dmn).read_bytes() for dmn in COMPANIONS.get(name, [])})
+    problems = validate_bundle(files)
+    expected = EXPECTED[name]
+    if expected is None:
+        assert problems == []
+    else:
+        assert any(expected in p.message for p in problems), problems
+        assert all(p.file in files for p in problems)
+
+
+def test_non_executable_corpus_processes_are_located():
+    problems = validate_bundle({"bpmnio-diagram.bpmn": (CORPUS / "bpmnio-diagram.bpmn").read_bytes()})
+    assert problems == [Problem("bpmnio-diagram.bpmn", 6, "sid-C3803939-0872-457F-8336-EAE484DC4A04",
+                                "process 'sid-C3803939-0872-457F-8336-EAE484DC4A04' " + NOT_EXECUTABLE)]
+
+
+def shipped_processes():
+    return sorted(p for p in PROCESSES.iterdir() if p.is_dir() and any(p.glob("*.bpmn")))
+
+
+@pytest.mark.parametrize("folder", shipped_processes(), ids=lambda p: p.name)
+def test_shipped_processes_are_valid(folder):
+    files = {f.name: f.read_bytes() for f in folder.iterdir() if f.suffix in (".bpmn", ".dmn")}
+    assert validate_bundle(files) == []
+
+
+# --- a valid bundle and hostile variants of it ----------------------------------------------------
+
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    id="definitions" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="sample" name="Sample" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:scriptTask id="prepare" scriptFormat="python">
+      <bpmn:script>problems = []
+share = time_share + 10</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:businessRuleTask id="check" camunda:decisionRef="eligibility" />
+    <bpmn:userTask id="review" camunda:assignee="${manager_of(agent)}" camunda:candidateGroups="hr, ${escalation}">
+      <bpmn:extensionElements>
+        <camunda:properties><camunda:property name="exclude_users" value="${started_by}" /></camunda:properties>
+        <camunda:formData><camunda:formField id="decision" type="string" /></camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:userTask id="confirm">
+      <bpmn:extensionElements>
+        <camunda:formData><camunda:formField id="decision" type="string" /></camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="gateway" />
+    <bpmn:endEvent id="accepted" />
+    <bpmn:endEvent id="refused" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />
+    <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="check" />
+    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="review" />
+    <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="confirm" />
+    <bpmn:sequenceFlow id="f5" sourceRef="confirm" targetRef="gateway" />
+    <bpmn:sequenceFlow id="f6" sourceRef="gateway" targetRef="accepted">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">len(problems) == 0</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f7" sourceRef="gateway" targetRef="refused">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">len(problems) &gt; 0</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="dmn" name="Eligibility"
+    namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="eligibility" name="Eligibility">
+    <decisionTable id="table" hitPolicy="COLLECT">
+      <input id="share"><inputExpression id="share_expression"><text>share</text></inputExpression></input>
+      <input id="status"><inputExpression id="status_expression"><text>agent_status</text></inputExpression></input>
+      <output id="problems" name="problems" typeRef="string" />
+      <rule id="too_much">
+        <inputEntry id="too_much_share"><text>&gt; 40</text></inputEntry>
+        <inputEntry id="too_much_status"><text>-</text></inputEntry>
+        <outputEntry id="too_much_out"><text>"more than 40 %"</text></outputEntry>
+      </rule>
+      <rule id="wrong_status">
+        <inputEntry id="wrong_status_share"><text></text></inputEntry>
+        <inputEntry id="wrong_status_status"><text>"contractuel","employee"</text></inputEntry>
+        <outputEntry id="wrong_status_out"><text>"status"</text></outputEntry>
+      </rule>
+      <rule id="question_mark">
+        <inputEntry id="question_mark_share"><text>10 &lt; ? &lt; 20</text></inputEntry>
+        <inputEntry id="question_mark_status"><text>? not in ['fonctionnaire']</text></inputEntry>
+        <outputEntry id="question_mark_out"><text>"odd " + str(share)</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def bundle(bpmn: str = BPMN, dmn: str | None = DMN) -> dict[str, bytes]:
+    files = {"sample.bpmn": bpmn.encode()}
+    if dmn is not None:
+        files["eligibility.dmn"] = dmn.encode()
+    return files
+
+
+def line_of(text: str, marker: str) -> int:
+    return text[:text.index(marker)].count("\n") + 1
+
+
+def only_problem(files: dict[str, bytes]) -> Problem:
+    problems = validate_bundle(files)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+def test_the_sample_bundle_is_valid():
+    assert validate_bundle(bundle()) == []
+
+
+def test_xxe_is_refused():
+    xxe = BPMN.replace('<?xml version="1.0" encoding="UTF-8"?>',
+                       '<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+                       ).replace('name="Sample"', 'name="&xxe;"')
+    problem = only_problem(bundle(xxe))
+    assert (problem.file, problem.line) == ("sample.bpmn", None)
+    assert "DTDs and entity declarations are not allowed" in problem.message
+
+
+def test_billion_laughs_is_refused():
+    laughs = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">' for i in range(1, 10))
+              + ']>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol9;'
+              '</bpmn:definitions>')
+    problem = only_problem({"laughs.bpmn": laughs.encode(), "eligibility.dmn": DMN.encode()})
+    assert problem.file == "laughs.bpmn"
+    assert "DTDs and entity declarations are not allowed" in problem.message
+
+
+def test_a_3_mb_file_is_refused():
+    huge = BPMN.replace("</bpmn:definitions>", "<!--" + "x" * 3_000_000 + "--></bpmn:definitions>")
+    problem = only_problem(bundle(huge))
+    assert (problem.file, problem.line) == ("sample.bpmn", None)
+    assert "larger than" in problem.message
+
+
+def test_not_xml_is_refused_with_its_line():
+    problem = only_problem({"sample.bpmn": b"<?xml version='1.0'?>\n<bpmn:definitions>\n<oops\n",
+                            "eligibility.dmn": DMN.encode()})
+    assert problem.file == "sample.bpmn"
+    assert problem.line is not None
+    assert "not well-formed XML" in problem.message
+
+
+def test_an_svg_is_not_bpmn():
+    svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect width="1"/></svg>'
+    problem = only_problem({"diagram.bpmn": svg})
+    assert (problem.file, problem.line) == ("diagram.bpmn", 2)
+    assert problem.message.startswith("not BPMN: the root element is <svg>")
+
+
+def test_a_dmn_alone_is_not_a_bundle():
+    assert validate_bundle({"eligibility.dmn": DMN.encode()}) == [
+        Problem(UPLOAD, None, None, "the upload has no .bpmn file: send exactly one")]
+
+
+def test_upload_shapes_are_checked():
+    assert validate_bundle({})[0].message.startswith("the upload is empty")
+    assert only_problem({**bundle(), "notes.txt": b"hello"}) == Problem(
+        "notes.txt", None, None, "only .bpmn and .dmn files can be uploaded")
+    assert "exactly one .bpmn file" in only_problem({**bundle(), "other.bpmn": BPMN.encode()}).message
+    assert only_problem(bundle(dmn=None) | {"eligibility.dmn": b""}) == Problem(
+        "eligibility.dmn", None, None, "the file is empty")
+    assert only_problem({"sample.bpmn": BPMN.encode(), "eligibility.dmn": BPMN.encode()}).message.startswith(
+        "not DMN")
+
+
+def test_duplicate_ids_are_refused():
+    duplicated = BPMN.replace('<bpmn:endEvent id="refused" />',
+                              '<bpmn:endEvent id="refused" />\n    <bpmn:textAnnotation id="review" />')
+    first = line_of(duplicated, '<bpmn:userTask id="review"')
+    problem = only_problem(bundle(duplicated))
+    assert problem == Problem("sample.bpmn", line_of(duplicated, '<bpmn:textAnnotation'), "review",
+                              f"duplicate id 'review' (first used on line {first})")
+
+
+def test_a_flow_to_a_missing_target_is_refused():
+    broken = BPMN.replace('targetRef="refused"', 'targetRef="nowhere"')
+    problems = validate_bundle(bundle(broken))
+    assert Problem("sample.bpmn", line_of(broken, '<bpmn:sequenceFlow id="f7"'), "f7",
+                   "sequence flow targetRef 'nowhere' points at no element of this file") in problems
+    assert Problem("sample.bpmn", line_of(broken, '<bpmn:endEvent id="refused"'), "refused",
+                   "end event has no incoming sequence flow") in problems
+
+
+def test_a_missing_decision_is_refused():
+    broken = BPMN.replace('camunda:decisionRef="eligibility"', 'camunda:decisionRef="eligibility_v2"')
+    problem = only_problem(bundle(broken))
+    assert problem == Problem("sample.bpmn", line_of(broken, '<bpmn:businessRuleTask'), "check",
+                              "decision 'eligibility_v2' is not in the uploaded DMN files "
+                              "(decisions found: eligibility)")
+    assert "decisions found: none" in only_problem(bundle(dmn=None)).message
+
+
+def test_a_non_executable_process_is_refused():
+    broken = BPMN.replace('isExecutable="true"', 'isExecutable="false"')
+    problem = only_problem(bundle(broken))
+    assert problem == Problem("sample.bpmn", line_of(broken, "<bpmn:process"), "sample",
+                              "process 'sample' " + NOT_EXECUTABLE)
+
+
+def test_a_script_that_imports_is_refused():
+    hostile = BPMN.replace("share = time_share + 10", "share = __import__('os').system('id')")
+    problem = only_problem(bundle(hostile))
+    assert (problem.file, problem.line, problem.element) == ("sample.bpmn", line_of(hostile, "<bpmn:script>"),
+                                                             "prepare")
+    assert problem.message == "script refused: names starting with '_' are not allowed: __import__ (line 2)"
+
+
+def test_a_condition_reaching_for_dunders_is_refused():
+    hostile = BPMN.replace("len(problems) == 0", "().__class__")
+    problem = only_problem(bundle(hostile))
+    assert problem == Problem("sample.bpmn", line_of(hostile, "().__class__"), "f6",
+                              "condition '().__class__' refused: names starting with '_' are not allowed: __class__")
+
+
+def test_a_dmn_cell_that_imports_is_refused():
+    hostile = DMN.replace('<text>"contractuel","employee"</text>', "<text>__import__('os').system('id')</text>")
+    problem = only_problem(bundle(dmn=hostile))
+    assert problem == Problem("eligibility.dmn", line_of(hostile, "__import__"), "wrong_status_status",
+                              "DMN input entry \"__import__('os').system('id')\" refused: "
+                              "names starting with '_' are not allowed: __import__")
+
+
+def test_dmn_output_entries_and_input_expressions_are_checked():
+    hostile = DMN.replace('<text>"status"</text>', "<text>open('/etc/passwd')</text>").replace(
+        "<text>agent_status</text>", "<text>agent_status.__class__</text>")
+    problems = validate_bundle(bundle(dmn=hostile))
+    assert [(p.element, p.message.split(" refused: ")[1]) for p in problems] == [
+        ("status_expression", "names starting with '_' are not allowed: __class__"),
+        ("wrong_status_out", "open() is not allowed"),
+    ]
+
+
+def test_timers_are_checked():
+    timed = BPMN.replace('<bpmn:endEvent id="refused" />', """<bpmn:endEvent id="refused" />
+    <bpmn:boundaryEvent id="too_late" attachedToRef="review">
+      <bpmn:outgoing>f8</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="timer"><bpmn:timeDate>[].__class__</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="expired" />
+    <bpmn:sequenceFlow id="f8" sourceRef="too_late" targetRef="expired" />""")
+    problem = only_problem(bundle(timed))
+    assert (problem.line, problem.element) == (line_of(timed, "<bpmn:timeDate>"), "too_late")
+    assert problem.message.startswith("timer '[].__class__' refused")
+    assert validate_bundle(bundle(timed.replace("[].__class__", "add_days(start_date, 5)"))) == []
+
+
+@pytest.mark.parametrize("assignee", ["${agent.__class__}", "${a + b}", "#{agent}", "${manager_of(x, y)}"])
+def test_assignment_expressions_keep_to_the_documented_forms(assignee):
+    hostile = BPMN.replace("${manager_of(agent)}", assignee)
+    problem = only_problem(bundle(hostile))
+    assert (problem.line, problem.element) == (line_of(hostile, '<bpmn:userTask id="review"'), "review")
+    assert problem.message == (f"camunda:assignee expression {assignee!r} refused: only ${{name}} and "
+                               "${function(name)} are allowed")
+
+
+def test_spiffworkflow_has_the_last_word():
+    # an exclusive gateway whose only way out has no condition and is not the default
+    broken = BPMN.replace('<bpmn:sequenceFlow id="f7" sourceRef="gateway" targetRef="refused">',
+                          '<bpmn:sequenceFlow id="f7" sourceRef="gateway" targetRef="refused">\n'
+                          '<bpmn:documentation>x</bpmn:documentation>').replace(
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">len(problems) &gt; 0</bpmn:conditionExpression>',
+        "")
+    problem = only_problem(bundle(broken))
+    assert problem.file == "sample.bpmn"
+    assert problem.message.startswith("SpiffWorkflow: Non-default exclusive outgoing sequence flow without condition")
