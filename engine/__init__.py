@@ -19,6 +19,7 @@ from .runtime import (cancel_instance, claim_task, complete_task, get_instance, 
                       run_due_timers, start_instance)
 from . import queries
 from .credentials import authenticate, check_password, hash_password, issue_token, revoke_token, token_row
+from .validation import validate_bundle
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
 from . import notifications
 from .incidents import Incident, incidents, retry_incident
@@ -39,6 +40,7 @@ __all__ = [
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
     "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
+    "validate_bundle",
     # instances and tasks
     "start_instance", "complete_task", "claim_task", "release_task", "cancel_instance", "get_instance",
     "get_task", "run_due_timers",
