@@ -10,11 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from engine import (InvalidBundle, InvalidData, deploy, load_organisation_file, unit_of_work, upgrade_schema)
 from engine.registry import bundles_in
-
-
-def _create_app():
-    from . import create_app
-    return create_app()
+from engine.schema import setup_lock
 
 
 def _create_app_without_setup():
@@ -36,7 +32,9 @@ def db():
 @with_appcontext
 def db_upgrade():
     """Apply the migrations (idempotent)."""
-    upgrade_schema(current_app.extensions["passerelle.db"])
+    engine = current_app.extensions["passerelle.db"]
+    with setup_lock(engine):  # servers starting at the same moment wait for it
+        upgrade_schema(engine)
     click.echo("database schema is up to date")
 
 
@@ -92,8 +90,101 @@ def deploy_command(paths, comment, actor):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--debug/--no-debug", default=False)
+@with_appcontext
 def run_command(host, port, debug):
     """Start the web server on the embedded default (SQLite, demo data when empty)."""
-    app = _create_app()
+    from .db import setup
+    app = current_app._get_current_object()
+    setup(app)
     click.echo(f"Passerelle on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})")
-    app.run(host=host, port=port, debug=debug, use_reloader=False, threaded=True)
+    # app.run() refuses to block inside the flask CLI; serve with Werkzeug directly.
+    from werkzeug.serving import run_simple
+    app.debug = debug
+    run_simple(host, port, app, use_reloader=False, use_debugger=debug, threaded=True)
+
+
+# --- background work (engine/timers.py) -----------------------------------------------------------
+
+def _worker_settings(config):
+    from engine.mailer import SmtpSettings
+    from engine.timers import WorkerSettings
+    smtp = SmtpSettings(host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]), user=config["SMTP_USER"] or None,
+                        password=config["SMTP_PASSWORD"] or None, starttls=bool(config["SMTP_STARTTLS"]),
+                        sender=config["MAIL_FROM"], base_url=config["BASE_URL"])
+    return WorkerSettings(smtp=smtp, max_attempts=int(config["WORKER_MAX_ATTEMPTS"]),
+                          backoff_seconds=float(config["WORKER_BACKOFF_SECONDS"]),
+                          backoff_max_seconds=float(config["WORKER_BACKOFF_MAX_SECONDS"]),
+                          reminder_hours=float(config["REMINDER_HOURS"]),
+                          poll_seconds=float(config["WORKER_POLL_SECONDS"]))
+
+
+def _parse_moment(_ctx, _param, value):
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date and time, e.g. 2027-06-30T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Do one pass (fire what is due, send what is queued), then exit.")
+@click.option("--now", callback=_parse_moment, metavar="ISO",
+              help="With --once: act as if it were this moment (UTC unless an offset is given).")
+@with_appcontext
+def worker_command(once, now):
+    """Fire due timers, send queued mail, queue reminders, retry failures; until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    from engine.timers import run_worker
+    if now is not None and not once:
+        raise click.UsageError("--now only makes sense with --once")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # finish the job at hand, then exit
+    report = run_worker(current_app.extensions["passerelle.sessions"], _worker_settings(current_app.config),
+                        once=once, now=now, stop=stop)
+    if once:
+        click.echo(str(report))
+
+
+@main.group("incidents", invoke_without_command=True)
+@click.option("--request", "instance_id", type=int, help="Only the incidents of this request.")
+@with_appcontext
+def incidents_command(instance_id):
+    """Background jobs that kept failing (timers, mail): list them, or `retry` one."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
+    from engine.incidents import incidents
+    with unit_of_work(current_app.extensions["passerelle.sessions"]) as session:
+        found = incidents(session, instance_id)
+    for incident in found:
+        request = f"request {incident.instance_id}" if incident.instance_id else "no request"
+        click.echo(f"{incident.ref}\t{request}\t{incident.what}\t{incident.attempts} attempt(s)\t"
+                   f"{incident.last_error or ''}")
+    click.echo(f"{len(found)} incident(s)", err=True)
+
+
+@incidents_command.command("retry")
+@click.argument("ref")
+@click.option("--actor", required=True, help="Username of the hr or admin person retrying (audited).")
+@with_appcontext
+def incidents_retry(ref, actor):
+    """Re-arm incident REF (timer:<id> or message:<id>): the next worker pass tries it again."""
+    from engine import PasserelleError, find_user
+    from engine.incidents import parse_ref, retry_incident
+    try:
+        with unit_of_work(current_app.extensions["passerelle.sessions"]) as session:
+            user = find_user(session, actor)
+            if user is None:
+                raise click.ClickException(f"no active user {actor!r}")
+            incident = retry_incident(session, *parse_ref(ref), user)
+    except PasserelleError as err:
+        raise click.ClickException(err.message) from None
+    click.echo(f"{incident.ref} re-armed; the next worker pass will try it again")
