@@ -29,7 +29,7 @@ def _account_key() -> str:
 @blp.route("/token", methods=["POST"])
 @limiter.limit(_login_limit)  # per address
 @limiter.limit(_login_limit, key_func=_account_key)  # per account
-@blp.arguments(TokenRequestSchema)
+@blp.arguments(TokenRequestSchema, example={"username": "nadia", "password": "demo"})
 @blp.response(200, TokenSchema)
 @blp.doc(security=[], summary="Sign in for an API token")
 @responds(401, 429)

@@ -21,7 +21,7 @@ HistorySchema = page_of(AuditEventSchema, "HistorySchema")
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(StartInstanceSchema)
+@blp.arguments(StartInstanceSchema, example={"process": "mission_exchange", "data": {}})
 @blp.response(201, InstanceSchema)
 @responds(*errors.COMMON, 403, 404, 413, 422)
 def start(body):
@@ -55,7 +55,7 @@ def get_one(instance_id):
 
 
 @blp.route(f"/{ID}/cancel", methods=["POST"])
-@blp.arguments(CancelSchema)
+@blp.arguments(CancelSchema, example={"reason": "The project was postponed"})
 @blp.response(200, InstanceSchema)
 @responds(*errors.COMMON, 403, 404, 409, 422)
 def cancel(body, instance_id):

@@ -58,7 +58,7 @@ def release(task_id):
 
 
 @blp.route(f"/{ID}/complete", methods=["POST"])
-@blp.arguments(CompleteTaskSchema)
+@blp.arguments(CompleteTaskSchema, example={"data": {"decision": "reject", "comment": "Not this year"}})
 @blp.response(200, CompletionSchema)
 @responds(*errors.COMMON, 403, 404, 409, 413, 422)
 def complete(body, task_id):
