@@ -15,12 +15,13 @@ from . import audit, auth, errors, processes, requests, tasks
 from .labels import event_label, role_label
 
 BLUEPRINTS = (auth.bp, tasks.bp, requests.bp, processes.bp, audit.bp)
+for _blueprint in BLUEPRINTS:  # once per process: blueprints are shared by every app created
+    errors.register_on_blueprint(_blueprint)
 
 
 def init_app(app) -> None:
     i18n.init_app(app)
     for blueprint in BLUEPRINTS:
-        errors.register_on_blueprint(blueprint)
         app.register_blueprint(blueprint)
     errors.register_on_app(app)
     app.jinja_env.filters.update(when=_when, day=_day, ago=_ago, role=role_label)

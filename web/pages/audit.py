@@ -158,7 +158,8 @@ def _reason(reason: str) -> str:
 def _pretty(value) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+    compact = json.dumps(value, ensure_ascii=False, default=str)
+    return compact if len(compact) <= 60 else json.dumps(value, ensure_ascii=False, indent=1, default=str)
 
 
 def _row(event: AuditEvent) -> dict:

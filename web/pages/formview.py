@@ -8,6 +8,7 @@ plain words next to their field, and the values typed are kept.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,7 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def _hint(spec: dict[str, Any], widget: str) -> str:
+def _hint(spec: dict[str, Any], widget: str, form: dict[str, Any]) -> str:
     c = spec.get("constraints") or {}
     if spec["type"] == "long" and "min" in c and "max" in c:
         return _("A whole number from %(min)s to %(max)s.", min=c["min"], max=c["max"])
@@ -91,7 +92,10 @@ def _hint(spec: dict[str, Any], widget: str) -> str:
     if spec["type"] == "string" and c.get("minlength") and widget in ("text", "textarea"):
         return _("At least %(n)s characters.", n=c["minlength"])
     if c.get("required_if") and not spec.get("required"):
-        return _("Required with some answers above.")
+        other, _sep, values = str(c["required_if"]).partition("=")
+        answers = [_option_label(form, other.strip(), v.strip()) for v in values.split("|") if v.strip()]
+        return _("Required if you answer %(answers)s to “%(field)s”.",
+                 answers=_(" or ").join(f"“{a}”" for a in answers), field=_label_of(form, other.strip()))
     return ""
 
 
@@ -109,7 +113,7 @@ def build(form: dict[str, Any], values: dict[str, Any], errors: dict[str, list[s
             value=_display(values.get(spec["id"])), options=options,
             min=str(c["min"]) if c.get("min") is not None else None,
             max=str(c["max"]) if c.get("max") is not None else None,
-            maxlength=maxlength, hint=_hint(spec, widget),
+            maxlength=maxlength, hint=_hint(spec, widget, form),
             errors=[plain_error(m, spec, form) for m in (errors or {}).get(spec["id"], [])],
         ))
     return views
@@ -134,7 +138,7 @@ def choices_for(session: Session, form: dict[str, Any]) -> dict[str, list[tuple[
     people_fields = [f for f in editable_fields(form) if "username" in (f.get("constraints") or {})]
     org_fields = [f for f in editable_fields(form) if "organisation" in (f.get("constraints") or {})]
     if people_fields:
-        users = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+        users = sorted(session.scalars(select(User).where(User.active.is_(True))), key=lambda u: sort_key(u.name))
         for spec in people_fields:
             role = (spec.get("constraints") or {}).get("username")
             result[spec["id"]] = [
@@ -146,6 +150,11 @@ def choices_for(session: Session, form: dict[str, Any]) -> dict[str, list[tuple[
             kinds = [k.strip() for k in ((spec.get("constraints") or {}).get("organisation") or "").split(",") if k.strip()]
             result[spec["id"]] = [(o.id, o.name) for o in organisations if not kinds or o.kind in kinds]
     return result
+
+
+def sort_key(text: str) -> str:
+    """Alphabetical order as people expect it: É with E, case ignored."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
 
 
 def _label_of(form: dict[str, Any], field_id: str) -> str:

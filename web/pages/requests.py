@@ -16,7 +16,7 @@ from .context import RequestContext, history_names
 from .errors import Refused
 from .labels import status_label, status_tone
 from .people import next_steps, people, task_people
-from .texts import localized, readme_for_people, simple_markdown
+from .texts import HOW_LONG, NEXT, explained, localized, readme_for_people, simple_markdown
 
 bp = Blueprint("requests", __name__)
 PAGE_SIZE = 50
@@ -41,11 +41,11 @@ def new():
     for version in list_processes(session):
         if not permissions.can_start(user, version):
             continue
-        readme = readme_for_people(version.process_key, language)
-        offers.append({"key": version.process_key, "name": version.name,
-                       "summary": simple_markdown(localized(version.description, language)) if not readme else None,
-                       "details": simple_markdown(readme) if readme else None})
-    return render_template("requests/new.html", offers=offers)
+        text = readme_for_people(version.process_key, language) or localized(version.description, language)
+        lead, sections = explained(text)
+        offers.append({"key": version.process_key, "name": version.name, "lead": simple_markdown(lead),
+                       "sections": sections})
+    return render_template("requests/new.html", offers=offers, NEXT=NEXT, HOW_LONG=HOW_LONG)
 
 
 @bp.post("/requests/new/<key>")

@@ -68,6 +68,40 @@ def simple_markdown(text: str) -> Markup:
     return Markup("".join(blocks))
 
 
+_HEADED = re.compile(r"\A\*\*([^*]{2,60}?[?:])\*\*\s*(.*)\Z", re.S)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«“])")
+_HOW_LONG = re.compile(r"^(Comptez|Allow|Expect|Prévoyez)\b")
+
+
+NEXT, HOW_LONG = "next", "how_long"  # headings the page words itself for plain paragraphs
+
+
+def explained(text: str) -> tuple[str, list[tuple[str, Markup]]]:
+    """A process text as (who it is for, [(heading, paragraph), ...]).
+
+    Texts written as "**Pour qui ?** ... **Et ensuite ?** ..." keep their headings; a plain
+    paragraph gives its first sentence as the lead, and sentences that say how long it takes
+    ("Comptez ...", "Allow ...") are set apart.
+    """
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", (text or "").strip()) if b.strip()]
+    headed = [_HEADED.match(" ".join(b.split())) for b in blocks]
+    if blocks and all(headed):
+        sections = [(m.group(1), simple_markdown(m.group(2))) for m in headed]
+        return str(headed[0].group(2)), sections[1:]
+    sentences = _SENTENCE_END.split(" ".join(" ".join(blocks).split()))
+    if not sentences or not sentences[0]:
+        return "", []
+    lead, rest = sentences[0], sentences[1:]
+    timing = [x for x in rest if _HOW_LONG.match(x)]
+    steps = [x for x in rest if x not in timing]
+    sections: list[tuple[str, Markup]] = []
+    if steps:
+        sections.append((NEXT, simple_markdown(" ".join(steps))))
+    if timing:
+        sections.append((HOW_LONG, simple_markdown(" ".join(timing))))
+    return lead, sections
+
+
 @lru_cache(maxsize=64)
 def _documentation(checksum: str, bpmn: bytes) -> dict[str, str]:
     root = parse_xml(bpmn, "diagram.bpmn")
