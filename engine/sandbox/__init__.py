@@ -1,0 +1,33 @@
+"""The only place diagram code is evaluated: gateway conditions, script tasks, timers and DMN cells.
+
+SpiffWorkflow evaluates all of them as Python over the task data; `make_script_engine()` gives it a
+script engine whose environment runs them here instead, under three layers of defence:
+
+1. At compile time (RestrictedPython plus our own rules, see `check_code`): no imports, no name or
+   attribute starting with '_', attributes from an allow-list only, no try/with/class/global/yield,
+   no calls to open/eval/exec/getattr/type/...; expressions may not call mutating methods.
+2. At run time, guards bound to a per-evaluation budget: every attribute, item, loop turn and
+   function call, and the operators that can build huge values (`**`, `*`, `+`, `<<`, `%`, f-string
+   fields, builtins and methods that build strings and containers) are checked: at most MAX_ITEMS
+   elements in one value and MAX_BUILT in all, MAX_INT_BITS bits in one integer, MAX_STEPS loop
+   turns and calls, and the wall-clock time limit. The clock is read at every loop
+   turn and call instead of by a signal, so the limit holds in any thread (Flask's dev server,
+   gunicorn threads); one builtin call between two checks is bounded by the size limits instead.
+3. A namespace holding only allow-listed builtins, the date helpers and the engine's functions.
+
+Every refusal raises ForbiddenCode. Through SpiffWorkflow it reaches the caller of
+`workflow.do_engine_steps()` as a WorkflowTaskException whose `__cause__` is the ForbiddenCode (the
+library's own wrappers may add notes or wrap it again); `find_forbidden(exc)` digs it out.
+"""
+from __future__ import annotations
+
+# every public name of the former single module stays importable from here
+from ..errors import ForbiddenCode
+from .budget import FILENAME, MAX_BUILT, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_ITEMS, MAX_STEPS, TIME_LIMIT
+from .environment import SandboxedEnvironment, SandboxedScriptEngine, find_forbidden, make_script_engine
+from .guards import ALLOWED_ATTRIBUTES, MUTATING_ATTRIBUTES
+from .helpers import HELPERS, add_days, add_months, date, days_between, midpoint, months_between, today
+from .policy import check_code
+
+__all__ = ["SandboxedEnvironment", "make_script_engine", "find_forbidden", "check_code", "HELPERS",
+           "date", "today", "months_between", "days_between", "add_days", "add_months", "midpoint"]

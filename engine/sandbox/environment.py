@@ -1,0 +1,187 @@
+"""The environment SpiffWorkflow calls: SandboxedEnvironment, its script engine, find_forbidden."""
+from __future__ import annotations
+
+import time
+from datetime import date as _Date, timedelta
+from types import CodeType
+from typing import Any, Callable, Mapping
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from ..errors import ForbiddenCode
+from .budget import FILENAME, TIME_LIMIT, _Budget, _budget, _refuse
+from .guards import _BUILTINS, _GUARDS
+from .helpers import HELPERS, _Today, today
+from .policy import _code
+
+_MISSING = object()
+
+
+def _check_data(name: str | None, value: Any) -> None:
+    """Refuse values that would carry diagram code out of the sandbox (functions, generators)."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, (str, int, float, _Date, timedelta)) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif callable(item) or hasattr(type(item), "__next__"):
+            where = f"'{name}' holds" if name else "the expression gave"
+            _refuse(f"{where} a {type(item).__name__}; only data (numbers, strings, dates, lists, dicts) "
+                    "can leave diagram code")
+
+
+class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow's script environment, every evaluation sandboxed (see the package docstring).
+
+    `functions` (e.g. `manager_of`) are callable from diagram code next to HELPERS. Task data
+    shadows them as Python globals shadow builtins, except `today`, which is both (see _Today).
+    Raises ForbiddenCode for refused code, SyntaxError for code that does not parse, and whatever
+    the diagram code itself raises.
+    """
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None, *,
+                 time_limit: float = TIME_LIMIT):
+        merged = {**HELPERS, **(functions or {})}
+        bad = [name for name in merged if not name.isidentifier() or name.startswith("_")]
+        if bad:
+            raise ValueError(f"function names must be identifiers not starting with '_': {bad}")
+        super().__init__(merged)
+        self.time_limit = time_limit
+
+    def evaluate(self, expression: str, context: dict, external_context: Mapping | None = None) -> Any:
+        """The value of `expression` over the task data `context`."""
+        code = _code(expression, "eval")
+        result = self._run(code, self._namespace(context, external_context), evaluate=True)
+        if isinstance(result, _Today):
+            return str(result)
+        _check_data(None, result)
+        return result
+
+    def execute(self, script: str, context: dict, external_context: Mapping | None = None) -> bool:
+        """Run `script`, then update `context` with the variables it assigned (and drop those it
+        deleted); functions, helpers, builtins and guards never reach the data."""
+        code = _code(script, "exec")
+        namespace = self._namespace(context, external_context)
+        provided = dict(namespace)
+        self._run(code, namespace, evaluate=False)
+        external = external_context or {}
+        changes = {}
+        for name, value in namespace.items():
+            if name.startswith("_") or provided.get(name, _MISSING) is value:
+                continue
+            if name in external and name not in context:
+                continue
+            if isinstance(value, _Today):
+                value = str(value)
+            elif callable(value):
+                continue  # a function the script defined: as in SpiffWorkflow, not data
+            _check_data(name, value)
+            changes[name] = value
+        for name in [n for n in context if isinstance(n, str) and not n.startswith("_") and n not in namespace]:
+            del context[name]
+        context.update(changes)
+        return True
+
+    def _namespace(self, context: Mapping, external_context: Mapping | None) -> dict[str, Any]:
+        namespace = dict(self.globals)
+        for source in (external_context or {}, context):
+            namespace.update((k, v) for k, v in source.items() if isinstance(k, str) and not k.startswith("_"))
+        namespace["today"] = _Today(today())
+        namespace.update(_GUARDS)  # last, so that no data can replace a guard
+        namespace["__builtins__"] = _BUILTINS
+        return namespace
+
+    def _run(self, code: CodeType, namespace: dict, evaluate: bool) -> Any:
+        budget = _Budget(self.time_limit, time.monotonic() + self.time_limit)
+        token = _budget.set(budget)
+        try:
+            result = eval(code, namespace) if evaluate else exec(code, namespace)
+        except BaseException as err:
+            if budget.refusal is not None and err is not budget.refusal:
+                raise budget.refusal from None
+            raise
+        finally:
+            _budget.reset(token)
+        if budget.refusal is not None:
+            raise budget.refusal
+        return result
+
+
+def _source_line(source: str, line: int | None) -> str:
+    lines = source.splitlines()
+    return lines[line - 1] if line and 0 < line <= len(lines) else ""
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine over a SandboxedEnvironment that keeps a ForbiddenCode recognisable:
+    it becomes the `__cause__` of the WorkflowTaskException SpiffWorkflow expects."""
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except ForbiddenCode as err:
+            raise WorkflowTaskException(f"forbidden code in expression {_shorten(expression)}: {err.message}",
+                                        task=task, exception=err, line_number=err.line) from err
+        except SpiffWorkflowException as err:
+            err.add_note(f"Error evaluating expression {_shorten(expression)}")
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(f"Error evaluating expression {_shorten(expression)}",
+                                        task=task, exception=err) from err
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except ForbiddenCode as err:
+            raise WorkflowTaskException(f"forbidden code: {err.message}", task=task, exception=err,
+                                        line_number=err.line, error_line=_source_line(script, err.line)) from err
+        except Exception as err:
+            wrapped = self.create_task_exec_exception(task, script, err)
+            if wrapped is err:
+                raise
+            raise wrapped from err
+
+    def get_error_line_number_and_content(self, script, err):
+        line = err.lineno if isinstance(err, SyntaxError) else None
+        tb = err.__traceback__
+        while line is None and tb is not None:
+            if tb.tb_frame.f_code.co_filename == FILENAME:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return line or 0, _source_line(script, line)
+
+
+def make_script_engine(functions: Mapping[str, Callable[..., Any]] | None = None, *,
+                       time_limit: float = TIME_LIMIT) -> PythonScriptEngine:
+    """The script engine to give every BpmnWorkflow: all diagram code runs in the sandbox."""
+    return SandboxedScriptEngine(environment=SandboxedEnvironment(functions, time_limit=time_limit))
+
+
+def find_forbidden(exc: BaseException | None) -> ForbiddenCode | None:
+    """The ForbiddenCode behind `exc`, however SpiffWorkflow wrapped it (`__cause__`,
+    `__context__`, or an `.exception` attribute), else None."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        error = stack.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        if isinstance(error, ForbiddenCode):
+            return error
+        seen.add(id(error))
+        stack.extend((error.__cause__, error.__context__, getattr(error, "exception", None)))
+    return None
