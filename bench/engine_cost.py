@@ -1,0 +1,185 @@
+"""Measurements 1 and 2: what the persisted engine adds to SpiffWorkflow's own cost of a task
+completion, and how both grow with an instance's history.
+
+The diagram is bench/diagrams/rework_loop.bpmn: `edit` (the starter) -> `review` (coordinator
+group, approve | rework) -> back to `edit` on rework. The *persisted* side is one unit of work
+per completion — load, validate, run, save, audit, commit — exactly what a request does. The
+*bare* side is the same deployed spec in an in-memory BpmnWorkflow with the same script engine,
+timing only `task.data.update(...); task.run(); workflow.do_engine_steps()`. The two sides run in
+lockstep, alternating which goes first, so that machine noise hits both alike.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from time import perf_counter
+
+from sqlalchemy import func, select
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine import complete_task, find_user, get_version, spiff, start_instance, unit_of_work
+from engine.models import HumanTask, Instance
+from engine.sandbox import make_script_engine
+
+from .databases import LOOP_KEY
+from .stats import median_ms, ratio
+
+AUTHOR, REVIEWER = "thomas", "luc"
+EDIT = {"title": "Draft of the mission sheet", "body": "A paragraph of text, as a person would write. " * 6, "days": 5}
+REWORK = {"decision": "rework", "comment": "Please make the objectives more precise."}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    overhead_instances: int = 12   # instances for measurement 1, each going round `overhead_rounds`
+    overhead_rounds: int = 5
+    growth_instances: int = 8      # instances carried round the loop `growth_rounds` times
+    growth_rounds: int = 50
+    growth_samples: int = 32       # interleaved fresh/old round pairs for the growth ratio
+
+
+QUICK = Sizes(overhead_instances=2, overhead_rounds=2, growth_instances=2, growth_rounds=4, growth_samples=4)
+
+
+class Persisted:
+    """Drives instances of the loop through the engine, one unit of work per completion."""
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+        with unit_of_work(sessions) as s:
+            self.user_ids = {name: find_user(s, name).id for name in (AUTHOR, REVIEWER)}
+            self.spec_json = get_version(s, LOOP_KEY).spec_json
+
+    def start(self) -> int:
+        with unit_of_work(self.sessions) as s:
+            return start_instance(s, LOOP_KEY, self._user(s, AUTHOR), {}).id
+
+    def complete(self, instance_id: int, username: str, data: dict) -> float:
+        with unit_of_work(self.sessions) as s:  # finding the task is the caller's business: untimed
+            task_id = s.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                          HumanTask.status == "ready"))
+        started = perf_counter()
+        with unit_of_work(self.sessions) as s:
+            complete_task(s, task_id, self._user(s, username), data)
+        return perf_counter() - started
+
+    def state_size(self, instance_id: int) -> int:
+        with unit_of_work(self.sessions) as s:
+            return s.scalar(select(func.length(Instance.state)).where(Instance.id == instance_id))
+
+    def _user(self, session, username):
+        from engine.models import User
+        return session.get(User, self.user_ids[username])
+
+
+class Bare:
+    """The same deployed spec in an in-memory workflow, with the same script engine."""
+
+    def __init__(self, spec_json: str):
+        self.spec, self.subprocess_specs = spiff.load_specs(spec_json)
+        self.script_engine = make_script_engine()
+
+    def start(self) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(started_by=AUTHOR, started_at="2026-01-05T09:00:00+00:00")
+        workflow.do_engine_steps()
+        return workflow
+
+    @staticmethod
+    def complete(workflow: BpmnWorkflow, data: dict) -> float:
+        task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+        started = perf_counter()
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+        return perf_counter() - started
+
+    @staticmethod
+    def task_count(workflow: BpmnWorkflow) -> int:
+        return len(workflow.tasks)
+
+
+def _round(persisted: Persisted, bare: Bare, instance_id: int, workflow: BpmnWorkflow,
+           persisted_first: bool) -> tuple[list[float], list[float]]:
+    """One time round the loop (edit, then review sent back) on both sides; per-completion times."""
+    p_times, b_times = [], []
+    for username, data in ((AUTHOR, EDIT), (REVIEWER, REWORK)):
+        if persisted_first:
+            p_times.append(persisted.complete(instance_id, username, data))
+            b_times.append(bare.complete(workflow, data))
+        else:
+            b_times.append(bare.complete(workflow, data))
+            p_times.append(persisted.complete(instance_id, username, data))
+        persisted_first = not persisted_first
+    return p_times, b_times
+
+
+def measure(sessions, sizes: Sizes, log=print) -> dict:
+    persisted = Persisted(sessions)
+    bare = Bare(persisted.spec_json)
+    _round(persisted, bare, persisted.start(), bare.start(), True)  # warm caches on both sides
+
+    # 1. Overhead: fresh instances, a few rounds each, pairwise interleaved.
+    p_all, b_all = [], []
+    for i in range(sizes.overhead_instances):
+        instance_id, workflow = persisted.start(), bare.start()
+        for r in range(sizes.overhead_rounds):
+            p, b = _round(persisted, bare, instance_id, workflow, persisted_first=(i + r) % 2 == 0)
+            p_all += p
+            b_all += b
+    overhead = {
+        "completions": len(p_all),
+        "persisted_median_ms": round(median_ms(p_all), 3),
+        "bare_median_ms": round(median_ms(b_all), 3),
+        "ratio": ratio(median_ms(p_all), median_ms(b_all)),
+    }
+    log(f"    overhead: {overhead['ratio']}x ({overhead['persisted_median_ms']} ms vs {overhead['bare_median_ms']} ms)")
+
+    # Cost curve: carry instances round the loop, timing every round on both sides.
+    old = [(persisted.start(), bare.start()) for _ in range(sizes.growth_instances)]
+    curve_p = [[] for _ in range(sizes.growth_rounds)]
+    curve_b = [[] for _ in range(sizes.growth_rounds)]
+    for r in range(sizes.growth_rounds):
+        for k, (instance_id, workflow) in enumerate(old):
+            p, b = _round(persisted, bare, instance_id, workflow, persisted_first=(r + k) % 2 == 0)
+            curve_p[r].append(statistics.mean(p))
+            curve_b[r].append(statistics.mean(b))
+    state_fresh = persisted.state_size(persisted.start())
+    state_old = persisted.state_size(old[0][0])
+    tasks_old = Bare.task_count(old[0][1])
+
+    # 2. Growth: alternate rounds on brand-new instances and on the old ones (now `growth_rounds`
+    # times round the loop), so that both are measured over the same stretch of time.
+    fresh_p, fresh_b, old_p, old_b = [], [], [], []
+    for i in range(sizes.growth_samples):
+        instance_id, workflow = old[i % len(old)]
+        new_id, new_workflow = persisted.start(), bare.start()
+        first = i % 2 == 0
+        for target in ((new_id, new_workflow, fresh_p, fresh_b), (instance_id, workflow, old_p, old_b))[::1 if first else -1]:
+            p, b = _round(persisted, bare, target[0], target[1], persisted_first=first)
+            target[2].append(statistics.mean(p))
+            target[3].append(statistics.mean(b))
+    growth = {
+        "rounds": sizes.growth_rounds,
+        "samples": len(old_p),
+        "persisted_fresh_ms": round(median_ms(fresh_p), 3),
+        "persisted_old_ms": round(median_ms(old_p), 3),
+        "persisted_ratio": ratio(median_ms(old_p), median_ms(fresh_p)),
+        "bare_fresh_ms": round(median_ms(fresh_b), 3),
+        "bare_old_ms": round(median_ms(old_b), 3),
+        "bare_ratio": ratio(median_ms(old_b), median_ms(fresh_b)),
+        "state_bytes_fresh": state_fresh,
+        "state_bytes_old": state_old,
+        "spiff_tasks_old": tasks_old,
+    }
+    growth["added_ms_old"] = round(growth["persisted_old_ms"] - growth["bare_old_ms"], 3)
+    growth["added_ms_fresh"] = round(growth["persisted_fresh_ms"] - growth["bare_fresh_ms"], 3)
+    log(f"    growth over {sizes.growth_rounds} rounds: persisted {growth['persisted_ratio']}x, "
+        f"bare {growth['bare_ratio']}x; state {state_fresh} -> {state_old} bytes")
+    curve = {
+        "round": list(range(sizes.growth_rounds)),
+        "persisted_ms": [round(median_ms(c), 3) for c in curve_p],
+        "bare_ms": [round(median_ms(c), 3) for c in curve_b],
+    }
+    return {"overhead": overhead, "growth": growth, "curve": curve}
