@@ -278,6 +278,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
     if workflow.is_completed():
         instance.status, instance.ended_at = "completed", clock.now()
         instance.end_state = instance.end_state or "completed"
+        _sync_timers(session, instance, workflow)  # the timer that ended it (if any) fired
         _close_open_work(session, instance)
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
@@ -404,13 +405,21 @@ def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -
         select(Timer).where(Timer.instance_id == instance.id, Timer.status.in_(("waiting", "failed"))))}
     for spiff_id, row in rows.items():
         if spiff_id not in waiting:
-            row.status = "fired" if instance.status == "running" else "cancelled"
+            row.status = "fired" if _timer_fired(workflow, spiff_id) else "cancelled"
     for spiff_id, (bpmn_id, due) in waiting.items():
         row = rows.get(spiff_id)
         if row is None:
             session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=bpmn_id, due_at=due))
         elif row.due_at != due:
             row.due_at = due
+
+
+def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
+    """A timer no longer waits either because it fired (its event task completed) or because it was
+    cancelled: a boundary timer whose activity finished first, or the branch it waited in ended."""
+    from uuid import UUID
+    task = workflow.tasks.get(UUID(spiff_id))
+    return task is not None and task.state == TaskState.COMPLETED
 
 
 def _close_open_work(session: Session, instance: Instance) -> None:
