@@ -151,7 +151,9 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     workflow.cancel()
     now = clock.now()
     instance.status, instance.ended_at = "cancelled", now
-    instance.end_state = "withdrawn" if actor.username == instance.started_by else "cancelled"
+    # a withdrawal is the starter's, until approval; past it a starter who is hr or admin cancels
+    withdrawn = actor.username == instance.started_by and instance.approved_at is None
+    instance.end_state = "withdrawn" if withdrawn else "cancelled"
     _close_open_work(session, instance)
     audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
