@@ -1,0 +1,32 @@
+"""What changes between two versions of a process bundle, for the owner to read before deploying.
+
+A bundle is one .bpmn file and its .dmn tables. Elements are matched by id, and only what
+changes how the process runs is compared: node types and names, flows and their conditions,
+forms, assignment, lanes, timers, scripts, extension settings, and the DMN tables row by row.
+BPMN-DI (where things are drawn) is never read, so moving shapes around changes nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .bpmn import _diff_flows, _diff_lanes, _diff_nodes, _diff_processes
+from .dmn import _diff_decisions
+from .model import CATEGORIES, Change, _Bundle
+
+__all__ = ["Change", "diff_bundles", "CATEGORIES"]
+
+
+def diff_bundles(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[Change]:
+    """List what changes from bundle `old` to bundle `new`.
+
+    :param old: filename -> content of the deployed bundle (.bpmn and .dmn files; other files
+        such as a README are ignored).
+    :param new: the same for the bundle about to be deployed.
+    :returns: changes ordered by (category, element_id), then in document order.
+    :raises InvalidBundle: a .bpmn/.dmn file is not well-formed XML or not BPMN/DMN.
+    """
+    before, after = _Bundle(old), _Bundle(new)
+    changes = [*_diff_processes(before, after), *_diff_nodes(before, after),
+               *_diff_flows(before, after), *_diff_lanes(before, after),
+               *_diff_decisions(before, after)]
+    return sorted(changes, key=lambda change: (change.category, change.element_id))

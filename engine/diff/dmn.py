@@ -1,0 +1,134 @@
+"""Comparing DMN decisions: hit policy, columns, then rules row by row."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from lxml import etree
+
+from .model import (Change, _Bundle, _Facts, _changed, _display_name, _fact_details, _facts, _keyed_diff, _name,
+                    _short, _text)
+
+class _Table(NamedTuple):
+    inputs: list[tuple[str, str, _Facts]]   # (column id, display name, facts)
+    outputs: list[tuple[str, str, _Facts]]
+    rules: list[tuple[str, list[str], list[str], str]]  # (key, input cells, output cells, note)
+
+
+def _child(el: etree._Element, tag: str) -> etree._Element | None:
+    return el.find(f"{{{etree.QName(el).namespace}}}{tag}")
+
+
+def _children(el: etree._Element, tag: str) -> list[etree._Element]:
+    return el.findall(f"{{{etree.QName(el).namespace}}}{tag}")
+
+
+def _cell(el: etree._Element | None) -> str:
+    return _text(_child(el, "text")) if el is not None else ""
+
+
+def _read_table(table: etree._Element) -> _Table:
+    inputs = []
+    for i, clause in enumerate(_children(table, "input")):
+        expression = _child(clause, "inputExpression")
+        text = _cell(expression)
+        type_ref = expression.get("typeRef", "") if expression is not None else ""
+        inputs.append((clause.get("id") or f"input {i + 1}",
+                       clause.get("label") or text or f"input {i + 1}",
+                       _facts([("label", clause.get("label", ""), "name"), ("expression", text, "code"),
+                               ("type", type_ref, "code"),
+                               ("allowed values", _cell(_child(clause, "inputValues")), "code")])))
+    outputs = []
+    for i, clause in enumerate(_children(table, "output")):
+        outputs.append((clause.get("id") or f"output {i + 1}",
+                        clause.get("label") or clause.get("name") or f"output {i + 1}",
+                        _facts([("label", clause.get("label", ""), "name"),
+                                ("name", clause.get("name", ""), "code"),
+                                ("type", clause.get("typeRef", ""), "code"),
+                                ("allowed values", _cell(_child(clause, "outputValues")), "code")])))
+    rules = _children(table, "rule")
+    by_id = all(rule.get("id") for rule in rules)
+    return _Table(inputs, outputs, [
+        (rule.get("id") if by_id else f"#{i}", [_cell(e) for e in _children(rule, "inputEntry")],
+         [_cell(e) for e in _children(rule, "outputEntry")], _text(_child(rule, "description")))
+        for i, rule in enumerate(rules)])
+
+
+def _diff_decisions(before: _Bundle, after: _Bundle) -> list[Change]:
+    def describe(el: etree._Element, _: str) -> str:
+        return f"decision {_display_name(el)}"
+
+    def compare(key: str, old: etree._Element, new: etree._Element) -> list[Change]:
+        details = _fact_details(_decision_facts(old), _decision_facts(new))
+        changes = _changed("rule", key, details)
+        old_table, new_table = _child(old, "decisionTable"), _child(new, "decisionTable")
+        if old_table is not None and new_table is not None:
+            changes += _table_changes(key, _read_table(old_table), _read_table(new_table))
+        return changes
+
+    return _keyed_diff("rule", before.decisions, after.decisions, describe, compare)
+
+
+def _decision_facts(decision: etree._Element) -> _Facts:
+    table = _child(decision, "decisionTable")
+    literal = _child(decision, "literalExpression")
+    return _facts([("name", _name(decision), "name"),
+                   ("hit policy", table.get("hitPolicy", "UNIQUE") if table is not None else "", "code"),
+                   ("aggregation", table.get("aggregation", "") if table is not None else "", "code"),
+                   ("expression", _cell(literal), "code")])
+
+
+def _table_changes(key: str, old: _Table, new: _Table) -> list[Change]:
+    changes = []
+    for side, old_cols, new_cols in (("input", old.inputs, new.inputs),
+                                     ("output", old.outputs, new.outputs)):
+        old_by_id = {col_id: (name, facts) for col_id, name, facts in old_cols}
+        new_ids = {col_id for col_id, _, _ in new_cols}
+        changes += [Change("rule", key, "removed", f"{side} `{name}` removed")
+                    for col_id, name, _ in old_cols if col_id not in new_ids]
+        for col_id, name, facts in new_cols:
+            if col_id not in old_by_id:
+                changes.append(Change("rule", key, "added", f"{side} `{name}` added"))
+            else:
+                changes += _changed("rule", key, (f"{side} `{name}` {d}" for d in
+                                                  _fact_details(old_by_id[col_id][1], facts)))
+    return changes + _rule_changes(key, old, new)
+
+
+def _rule_changes(key: str, old: _Table, new: _Table) -> list[Change]:
+    old_rows = {rule[0]: (row, rule) for row, rule in enumerate(old.rules, 1)}
+    new_keys = {rule[0] for rule in new.rules}
+    changes = [Change("rule", key, "removed", f"rule {row} removed (was {_row_text(rule)})")
+               for rule_key, (row, rule) in old_rows.items() if rule_key not in new_keys]
+    for row, rule in enumerate(new.rules, 1):
+        if rule[0] not in old_rows:
+            changes.append(Change("rule", key, "added", f"rule {row} added: {_row_text(rule)}"))
+            continue
+        old_row, old_rule = old_rows[rule[0]]
+        name = f"rule {row}" + (f" (was rule {old_row})" if old_row != row else "")
+        for side, index in (("input", 1), ("output", 2)):
+            old_cells = _cells_by_column(old.inputs if index == 1 else old.outputs, old_rule[index])
+            new_cells = _cells_by_column(new.inputs if index == 1 else new.outputs, rule[index])
+            for col_id, (col_name, cell) in new_cells.items():
+                if col_id in old_cells and old_cells[col_id][1] != cell:
+                    before, after = _short(old_cells[col_id][1]) or "-", _short(cell) or "-"
+                    changes.append(Change("rule", key, "changed", f"{name} {side} `{col_name}` "
+                                          f"changed from `{before}` to `{after}`"))
+        if old_rule[3] != rule[3]:
+            changes.append(Change("rule", key, "changed", f"{name} annotation changed"))
+    kept_old = [r[0] for r in old.rules if r[0] in new_keys]
+    if kept_old != [r[0] for r in new.rules if r[0] in old_rows]:
+        changes.append(Change("rule", key, "changed", "rule order changed"))
+    return changes
+
+
+def _cells_by_column(columns: list[tuple[str, str, _Facts]],
+                     cells: list[str]) -> dict[str, tuple[str, str]]:
+    """column id -> (column name, cell text); DMN matches cells to columns by position."""
+    return {col_id: (name, cells[i] if i < len(cells) else "")
+            for i, (col_id, name, _) in enumerate(columns)}
+
+
+def _row_text(rule: tuple[str, list[str], list[str], str]) -> str:
+    inputs = ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[1])
+    outputs = ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[2])
+    return f"{inputs} → {outputs}"

@@ -1,0 +1,210 @@
+"""The vocabulary of a diff: Change, facts and how they compare, and a bundle read by element id."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+from lxml import etree
+
+from ..errors import InvalidBundle, Problem
+from ..xml import BPMN_NS, CAMUNDA_NS, is_bpmn, is_dmn, parse_xml
+
+CATEGORIES = ("task", "event", "gateway", "flow", "form", "rule", "lane", "assignment", "process")
+
+_B = f"{{{BPMN_NS}}}"
+_C = f"{{{CAMUNDA_NS}}}"
+_TASKS = {"task", "userTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
+          "receiveTask", "manualTask", "callActivity", "subProcess", "transaction",
+          "adHocSubProcess"}
+_EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+           "boundaryEvent", "implicitThrowEvent"}
+_GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+             "complexGateway"}
+_FLOWS = {"sequenceFlow", "messageFlow"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference, e.g. Change("flow", "approved", "changed",
+    "condition changed from `x > 1` to `x > 2`").
+
+    category: one of CATEGORIES; change: added, removed or changed; detail: a short sentence.
+    """
+
+    category: str
+    element_id: str
+    change: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class _Fact(NamedTuple):
+    """A compared value: `raw` decides equality, `shown` is what the sentence says.
+
+    style: "name" quotes with '', "code" with backticks, "plain" as is, "opaque" not at all
+    (listeners, io mappings: too long to quote, enough to say they changed)."""
+
+    raw: str
+    shown: str
+    style: str = "code"
+
+
+_Facts = dict[str, _Fact]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a bundle
+# ---------------------------------------------------------------------------------------------
+
+class _Bundle:
+    def __init__(self, files: Mapping[str, bytes]):
+        self.processes: dict[str, etree._Element] = {}
+        self.nodes: dict[str, etree._Element] = {}
+        self.flows: dict[str, etree._Element] = {}
+        self.lanes: dict[str, etree._Element] = {}
+        self.decisions: dict[str, etree._Element] = {}
+        self.model: dict[str, etree._Element] = {}
+        for filename in sorted(files):
+            suffix = filename.lower().rsplit(".", 1)[-1]
+            if suffix not in ("bpmn", "dmn"):
+                continue
+            root = parse_xml(files[filename], filename)
+            if suffix == "bpmn" and is_bpmn(root):
+                self._read_bpmn(root)
+            elif suffix == "dmn" and is_dmn(root):
+                ns = etree.QName(root).namespace
+                self.decisions.update((d.get("id"), d) for d in root.iter(f"{{{ns}}}decision"))
+            else:
+                raise InvalidBundle([Problem(filename, None, None,
+                                             f"not a {suffix.upper()} file (root element "
+                                             f"{etree.QName(root).localname!r})")])
+
+    def _read_bpmn(self, root: etree._Element) -> None:
+        for el in root.iter(f"{_B}*"):
+            element_id, kind = el.get("id"), _local(el)
+            if not element_id:
+                continue
+            self.model[element_id] = el
+            bucket = {"process": self.processes, "lane": self.lanes}.get(kind)
+            if bucket is None and kind in _TASKS | _EVENTS | _GATEWAYS:
+                bucket = self.nodes
+            elif bucket is None and kind in _FLOWS:
+                bucket = self.flows
+            if bucket is not None:
+                bucket[element_id] = el
+
+    def lane_of(self, node_id: str) -> str:
+        """Where a node sits, for sentences: " in lane 'Approver'", or "" outside named lanes."""
+        for lane in self.lanes.values():
+            if node_id in _members(lane) and _name(lane):
+                return f" in lane '{_name(lane)}'"
+        return ""
+
+    def display(self, element_id: str | None) -> str:
+        """How a sentence names an element: 'its name', or `its id` when unnamed."""
+        name = _name(self.model.get(element_id or ""))
+        return f"'{name}'" if name else f"`{element_id}`"
+
+
+def _local(el: etree._Element | None) -> str:
+    return etree.QName(el).localname if el is not None else ""
+
+
+def _name(el: etree._Element | None) -> str:
+    return " ".join((el.get("name") or "").split()) if el is not None else ""
+
+
+def _text(el: etree._Element | None) -> str:
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _human(kind: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).lower()
+
+
+def _short(value: str, limit: int = 80) -> str:
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _signature(el: etree._Element) -> str:
+    """A canonical text for an extension element, blind to prefixes and indentation."""
+    children = ",".join(_signature(child) for child in el if isinstance(child.tag, str))
+    attrs = ",".join(f"{k}={v}" for k, v in sorted(el.attrib.items()))
+    return f"{el.tag}[{attrs}]({_text(el)})[{children}]"
+
+
+def _extensions(el: etree._Element) -> etree._Element | None:
+    return el.find(f"{_B}extensionElements")
+
+
+def _properties(el: etree._Element) -> dict[str, str]:
+    ext = _extensions(el)
+    props = ext.find(f"{_C}properties") if ext is not None else None
+    return {(p.get("name") or p.get("id") or ""): p.get("value") or ""
+            for p in (props if props is not None else ()) if p.tag == f"{_C}property"}
+
+
+def _members(lane: etree._Element) -> list[str]:
+    return [_text(ref) for ref in lane.findall(f"{_B}flowNodeRef")]
+
+
+def _display_name(el: etree._Element) -> str:
+    return f"'{_name(el)}'" if _name(el) else f"`{el.get('id')}`"
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing facts
+# ---------------------------------------------------------------------------------------------
+
+def _quote(fact: _Fact) -> str:
+    value = _short(fact.shown)
+    return {"name": f"'{value}'", "plain": value}.get(fact.style, f"`{value}`")
+
+
+def _fact_details(old: _Facts, new: _Facts) -> list[str]:
+    """Sentences for each label whose value differs, in the new version's order."""
+    details = []
+    for label in [*new, *(k for k in old if k not in new)]:
+        # An empty value counts as no value: "" -> "x" reads as added, not changed.
+        before, after = (fact if fact is not None and fact.raw else None
+                         for fact in (old.get(label), new.get(label)))
+        if before is None and after is None or (before and after and before.raw == after.raw):
+            continue
+        if any(f is not None and f.style == "opaque" for f in (before, after)):
+            verb = "added" if before is None else "removed" if after is None else "changed"
+            details.append(f"{label} {verb}")
+        elif before is None:
+            details.append(f"{label} added" + (f": {_quote(after)}" if after.shown else ""))
+        elif after is None:
+            details.append(f"{label} removed" + (f" (was {_quote(before)})" if before.shown else ""))
+        else:
+            details.append(f"{label} changed from {_quote(before)} to {_quote(after)}")
+    return details
+
+
+def _facts(pairs: Iterable[tuple[str, str, str]]) -> _Facts:
+    """Facts from (label, value, style) triples, leaving out empty values."""
+    return {label: _Fact(value, value, style) for label, value, style in pairs if value}
+
+
+def _changed(category: str, element_id: str, details: Iterable[str]) -> list[Change]:
+    return [Change(category, element_id, "changed", detail) for detail in details]
+
+
+def _keyed_diff(category: str, old: dict[str, etree._Element], new: dict[str, etree._Element],
+                describe: Callable[[etree._Element, str], str],
+                compare: Callable[[str, etree._Element, etree._Element], list[Change]]) -> list[Change]:
+    """Added/removed by id with `describe(el, bundle_side)`, then `compare(old_el, new_el)`."""
+    changes = [Change(category, key, "removed", describe(el, "old") + " removed")
+               for key, el in old.items() if key not in new]
+    for key, el in new.items():
+        if key not in old:
+            changes.append(Change(category, key, "added", describe(el, "new") + " added"))
+        else:
+            changes += compare(key, old[key], el)
+    return changes
