@@ -90,6 +90,17 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
     return cleaned
 
 
+def negative_decisions(form: dict[str, Any]) -> set[str]:
+    """The `decision` values that refuse or send back: those for which the form demands a comment
+    (`required_if` with config `decision=reject|rework`). The diagram says it; no list in code."""
+    values: set[str] = set()
+    for field in form.get("fields", []):
+        other, _, listed = ((field.get("constraints") or {}).get("required_if") or "").partition("=")
+        if other.strip() == "decision":
+            values |= {v.strip() for v in listed.split("|") if v.strip()}
+    return values
+
+
 def _coerce(field: dict[str, Any], raw: Any) -> Any:
     kind = field["type"]
     if kind == "boolean" and raw is None:

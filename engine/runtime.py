@@ -88,7 +88,8 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, cleaned
     task.assignee = task.assignee or actor.username
     _drop_candidates(session, task)
-    if str(extensions.get("approves_request", "")).lower() == "true" and instance.approved_at is None:
+    if (str(extensions.get("approves_request", "")).lower() == "true" and instance.approved_at is None
+            and cleaned.get("decision") not in forms.negative_decisions(task.form)):
         instance.approved_at = now
     instance.data = {**instance.data, **cleaned_with_actor}
     audit.record(session, EventType.TASK_COMPLETED, actor.username, instance_id=instance.id,

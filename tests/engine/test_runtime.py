@@ -205,3 +205,12 @@ def test_start_refuses_reserved_fields_and_unknown_processes(approval):
             start_instance(s, "approval_test", as_user(s, "nadia"), {"started_by": "claire"})
         with pytest.raises(NotFound):
             start_instance(s, "no_such_process", as_user(s, "nadia"))
+
+
+def test_a_refusal_on_the_approving_task_does_not_mark_the_request_approved(approval):
+    instance_id = start(approval)
+    complete(approval, instance_id, "request", "nadia", REQUEST)
+    complete(approval, instance_id, "manager_review", "julien", {"decision": "reject", "comment": "Non"})
+    with unit_of_work(approval) as s:
+        instance = s.get(Instance, instance_id)
+        assert (instance.end_state, instance.approved_at) == ("rejected", None)
