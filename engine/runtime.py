@@ -49,6 +49,10 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
     reserved = [k for k in data if k in RESERVED_KEYS]
     if reserved:
         raise InvalidData("these fields are set by the engine", {k: ["set by the engine"] for k in reserved})
+    too_long = {k: [f"at most {n} characters"] for k, n in (("title", 300), ("agent", 64))
+                if len(str(data.get(k) or "")) > n}  # the sizes of their columns
+    if too_long:
+        raise InvalidData("some values are too long", too_long)
     now = clock.now()
     data.update(started_by=actor.username, started_at=now.isoformat())
     spec, subprocess_specs = spiff.load_specs(version.spec_json)
@@ -276,7 +280,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
     except Exception as err:
         _fail(session, instance, workflow, err, actor)
         return
-    instance.title = str(instance.data.get("title") or instance.title)
+    instance.title = str(instance.data.get("title") or instance.title)[:300]
     instance.agent = agent_of(instance.data, instance.started_by)
     if workflow.is_completed():
         instance.status, instance.ended_at = "completed", clock.now()
