@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from sqlalchemy.engine import make_url  # noqa: E402
+
 from . import bulk, databases, engine_cost, http_load, report, scale, server  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -73,13 +75,14 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
         out["scale"]["engine"] = scale.measure_engine(sessions, plan.latency_repeats)
         tokens = server.tokens(sessions, USERS)
         database.dispose()
+        port = make_url(database.url).port if kind == "postgresql" else None
         with server.Server(database.url, workdir / f"gunicorn-{kind}.log", threads=plan.threads) as srv:
             out["scale"]["http"] = scale.measure_http(srv.url, tokens, plan.latency_repeats, plan.open_tasks)
             log(f"    task list p95 {out['scale']['http']['tasks']['p95_ms']} ms, "
                 f"audit search p95 {out['scale']['http']['audit']['p95_ms']} ms")
             if "http" in args.only:
                 log(f"  3. HTTP load: {plan.load.clients} clients for {plan.load.seconds:g} s")
-                out["http"] = http_load.measure(srv.url, tokens, plan.load, log=log)
+                out["http"] = http_load.measure(srv.url, tokens, plan.load, cpu=lambda: server.cpu_snapshot(srv, port), log=log)
                 out["http"]["gunicorn"] = {"workers": srv.workers, "worker_class": "gthread", "threads": srv.threads}
             out["memory"] = {"peak_rss_mib": srv.peak_rss_mib()}
             log(f"  5. peak RSS of the workers: {out['memory']['peak_rss_mib']} MiB")

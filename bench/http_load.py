@@ -7,6 +7,7 @@ reading the next tasks from each answer, as a client of the API does. Every call
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import defaultdict
@@ -75,18 +76,21 @@ class Client(threading.Thread):
             self.error = f"{type(err).__name__}: {err}"
 
 
-def measure(base: str, tokens: dict[str, str], load: Load, log=print) -> dict:
+def measure(base: str, tokens: dict[str, str], load: Load, cpu=None, log=print) -> dict:
+    """Run the load; `cpu()` (optional) returns CPU seconds used so far by part (server, ...)."""
     warm = Client(0, base, tokens, 0)
     for n in range(load.warmup_requests):  # both workers import, connect and cache the specs
         warm.play(n)
     deadline = time.monotonic() + load.seconds
     clients = [Client(i, base, tokens, deadline) for i in range(load.clients)]
+    cpu_before = cpu() if cpu else {}
     started = time.perf_counter()
     for client in clients:
         client.start()
     for client in clients:
         client.join(timeout=load.seconds + 600)
     elapsed = time.perf_counter() - started
+    cpu_after = cpu() if cpu else {}
     errors = [c.error for c in clients if c.error] + [f"{c.name} still running" for c in clients if c.is_alive()]
     if errors:
         raise RuntimeError("HTTP load failed: " + "; ".join(errors[:3]))
@@ -106,6 +110,14 @@ def measure(base: str, tokens: dict[str, str], load: Load, log=print) -> dict:
         "latency_start": latency_summary(by_kind["start"]),
         "latency_complete": latency_summary(by_kind["complete"]),
     }
+    if cpu_after:
+        # CPU time per HTTP call, by part: with 2 cores, 2000 / (their sum) calls a second at best
+        result["cpu_ms_per_call"] = {part: round((cpu_after[part] - cpu_before[part]) * 1000 / len(every), 2)
+                                     for part in cpu_after}
+        result["cpu_busy_share"] = round(sum(cpu_after[p] - cpu_before[p] for p in cpu_after)
+                                         / (elapsed * (os.cpu_count() or 1)), 2)
+    if "cpu_ms_per_call" in result:
+        log(f"    CPU ms per call: {result['cpu_ms_per_call']}, machine busy {result['cpu_busy_share']:.0%}")
     log(f"    {result['completions_per_second']} completions/s, {result['calls_per_second']} calls/s, "
         f"p50/p95/p99 {result['latency']['p50_ms']}/{result['latency']['p95_ms']}/{result['latency']['p99_ms']} ms")
     return result

@@ -90,6 +90,8 @@ def markdown(report: dict) -> str:
             "engine", "overhead", "ratio", suffix="×", target="≤ 3× on SQLite"),
         row("　persisted completion, median ms (this machine)", "engine", "overhead", "persisted_median_ms"),
         row("　bare SpiffWorkflow completion, median ms (this machine)", "engine", "overhead", "bare_median_ms"),
+        row("　floor: one transaction reading and rewriting the instance row / bare", "engine", "overhead",
+            "floor_ratio", suffix="×"),
         row(f"2. growth: completion after {growth_rounds} rework rounds / fresh, persisted engine",
             "engine", "growth", "persisted_ratio", suffix="×", target="≤ 1.5×"),
         row("　same, bare SpiffWorkflow", "engine", "growth", "bare_ratio", suffix="×"),
@@ -99,6 +101,7 @@ def markdown(report: dict) -> str:
         row(f"3. HTTP: task completions per second ({http.get('clients', '?')} clients, gunicorn 2 workers)",
             "http", "completions_per_second", target="≥ 100/s on PostgreSQL"),
         row("　HTTP calls per second", "http", "calls_per_second"),
+        row("　CPU ms per call: gunicorn workers / PostgreSQL / clients", "http", "cpu_summary"),
         row("　whole requests (start → last task) per second", "http", "missions_per_second"),
         latency("　per-call latency p50 / p95 / p99, ms", "http", "latency"),
         latency(f"4. GET /api/v1/tasks ({census.get('manager_open_tasks', 50)} open tasks), p50 / p95 / p99 ms",
@@ -127,6 +130,11 @@ def summarise(results: dict) -> None:
         if growth:
             growth["added_ms_summary"] = f"{growth['added_ms_fresh']:.1f} → {growth['added_ms_old']:.1f}"
             growth["state_summary"] = f"{growth['state_bytes_fresh']:,} → {growth['state_bytes_old']:,}"
+        cpu = _get(results, kind, "http", "cpu_ms_per_call")
+        if cpu:
+            results[kind]["http"]["cpu_summary"] = " / ".join(
+                f"{cpu[p]:.1f}" if (cpu[p] or p != "database" or kind == "postgresql") else "—"
+                for p in ("server", "database", "client"))
         census = _get(results, kind, "scale", "census")
         if census:
             results[kind]["scale"]["census_summary"] = (f"{census['instances']:,} / {census['task_rows']:,} / "

@@ -88,6 +88,49 @@ class Server:
         return peaks
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (and its reaped children), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(port: int | None) -> list[int]:
+    """The local PostgreSQL server listening on `port` (postmaster started with `-p port`, as
+    scripts/pg-test-server does) and its backends; empty if there is none here."""
+    if not port:
+        return []
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    stat = (entry / "stat").read_text()
+                    cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                    processes[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+            except OSError:
+                continue
+    masters = [pid for pid, (_, cmdline) in processes.items()
+               if any(a == b"-p" and b == str(port).encode() for a, b in zip(cmdline, cmdline[1:]))]
+    return masters + [pid for pid, (ppid, _) in processes.items() if ppid in masters]
+
+
+def cpu_snapshot(server: Server, postgres_port: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn workers, by the local PostgreSQL server on
+    `postgres_port` (its exited backends count through the postmaster's children's time), and by
+    this process (the HTTP clients)."""
+    def total(pids):
+        seconds = 0.0
+        for pid in pids:
+            try:
+                seconds += _cpu_seconds(pid)
+            except (OSError, IndexError, ValueError):
+                pass  # gone meanwhile
+        return seconds
+
+    return {"server": total(server.worker_pids()), "database": total(postgres_pids(postgres_port)),
+            "client": time.process_time()}
+
+
 def tokens(sessions, usernames, hours: int = 12) -> dict[str, str]:
     """API tokens for the demo people, issued directly (signing in is throttled and not measured)."""
     with unit_of_work(sessions) as s:
