@@ -42,6 +42,12 @@ def test_start_errors(api, deployed):
                  422, "started_by")
     assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": {"t": "a\x00"}}),
                  422, "data")
+    # longer than their columns: refused by name rather than failing in PostgreSQL
+    assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": {"title": "t" * 301}}),
+                 422, "title")
+    assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": {"agent": "a" * 65}}),
+                 422, "agent")
+    assert_error(client.post("/api/v1/instances", json={"process": "a" * 129}), 422, "process")
     assert_error(client.post("/api/v1/instances", data="[", headers={"Content-Type": "application/json"}), 400)
     # the end-of-career mission is started by HR only
     body = assert_error(client.post("/api/v1/instances", json={"process": "end_of_career_mission"}), 403)
