@@ -95,7 +95,7 @@ def _hint(spec: dict[str, Any], widget: str, form: dict[str, Any]) -> str:
         other, _sep, values = str(c["required_if"]).partition("=")
         answers = [_option_label(form, other.strip(), v.strip()) for v in values.split("|") if v.strip()]
         return _("Required if you answer %(answers)s to “%(field)s”.",
-                 answers=_(" or ").join(f"“{a}”" for a in answers), field=_label_of(form, other.strip()))
+                 answers=_(" or ").join(_("“%(text)s”", text=a) for a in answers), field=_label_of(form, other.strip()))
     return ""
 
 

@@ -52,7 +52,7 @@ def task(task_id: int):
     session, user = db.session(), current_actor()
     task = get_task(session, task_id, user)
     context = _context(session, task)
-    if task.status != "ready":
+    if task.status != "ready" and request.method == "GET":
         return render_template("tasks/closed.html", task=task, names=context.names)
     candidate = permissions.is_candidate(user, task)
     if not candidate and not permissions.can_act(user, task):

@@ -1,0 +1,90 @@
+"""The audit pages (auditors and administrators): search, a request's full trace with the state of
+its hash chain, exports, and a printable page."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import update
+
+from engine.models import AuditEvent
+
+from .page_client import Person, assert_error_page, sessions, start_support_mission, text_of
+
+
+@pytest.fixture
+def request_id(app):
+    instance_id, _ = start_support_mission(Person(app.test_client(), "nadia"))
+    return instance_id
+
+
+@pytest.mark.parametrize("username", ["nadia", "luc", "sophie"])
+def test_audit_pages_are_for_auditors_and_administrators(app, request_id, username):
+    person = Person(app.test_client(), username)
+    for url in ("/audit", "/audit/events.csv", "/audit/events.json", f"/audit/requests/{request_id}",
+                f"/audit/requests/{request_id}/trace.csv", f"/audit/requests/{request_id}/trace.json"):
+        text = assert_error_page(person.get(url), 403)
+        assert "L’audit est réservé aux auditeurs et aux administrateurs." in text, url
+
+
+def test_search_by_process_person_type_and_dates(app, request_id):
+    antoine = Person(app.test_client(), "antoine")
+    text = antoine.text("/audit")
+    assert "Ouvrir la trace de la demande n° %d" % request_id in text
+    text = antoine.text("/audit?process=temporary_support_mission&person=nadia&type=task_completed"
+                        "&since=2020-01-01&until=2100-12-31")
+    assert "Événements 1" in text
+    assert "Nadia Benali Étape faite Refonte du site des solidarités Décrire la mission" in text
+    text = antoine.text("/audit?type=sign_in_failed")
+    assert "Aucun événement ne correspond." in text
+    text = antoine.text("/audit?since=2100-01-01")
+    assert "Événements 0" in text
+
+
+def test_bad_search_values_are_named(app):
+    antoine = Person(app.test_client(), "antoine")
+    response = antoine.get("/audit?since=hier&type=nothing")
+    assert response.status_code == 422
+    text = text_of(response.get_data(as_text=True))
+    assert "Saisissez une date, par exemple 01/09/2025." in text
+    assert "Choisissez un type d’événement dans la liste." in text
+
+
+def test_a_trace_shows_every_event_and_the_chain_is_verified(app, request_id):
+    elodie = Person(app.test_client(), "elodie")
+    page = elodie.page(f"/audit/requests/{request_id}")
+    text = text_of(page)
+    assert "Vérifiée : 5 événements, chaîne intacte." in text
+    assert "time_share 20" in text and "agent thomas" in text  # every event's data
+    assert 'href="/static/print.css" media="print"' in page
+    assert "data-print hidden" in page  # the print button appears only with JavaScript
+
+
+def test_a_broken_chain_says_where(app, request_id):
+    with sessions(app)() as s:
+        s.execute(update(AuditEvent).where(AuditEvent.instance_id == request_id, AuditEvent.seq == 3)
+                  .values(actor="mallory"))
+        s.commit()
+    text = Person(app.test_client(), "antoine").text(f"/audit/requests/{request_id}")
+    assert "Chaîne rompue à l’événement n° 3 : son contenu a été modifié après son écriture (3 événements vérifiés)." in text
+
+
+def test_exports(app, request_id):
+    antoine = Person(app.test_client(), "antoine")
+    response = antoine.get(f"/audit/requests/{request_id}/trace.csv")
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="request-{request_id}-trace.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [r["type"] for r in rows] == ["instance_started", "task_created", "task_completed", "decision_evaluated",
+                                         "task_created"]
+    assert json.loads(rows[2]["data"])["title"] == "Refonte du site des solidarités"
+    document = antoine.get(f"/audit/requests/{request_id}/trace.json").get_json()
+    assert document["chain"] == {"ok": True, "events_checked": 5, "first_broken_seq": None, "reason": None}
+    assert document["request"]["process_key"] == "temporary_support_mission"
+    assert len(document["events"]) == 5 and all(len(e["hash"]) == 64 for e in document["events"])
+    events = antoine.get("/audit/events.json?type=instance_started").get_json()
+    assert [e["instance_id"] for e in events] == [request_id]
+    response = antoine.get("/audit/events.csv?since=nope")
+    assert response.status_code == 422
