@@ -14,6 +14,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     from . import security
     security.init_app(app)
+    from . import health
+    health.init_app(app)
     from .api import init_app as init_api
     init_api(app)
     from .pages import init_app as init_pages

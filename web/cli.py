@@ -146,10 +146,14 @@ def worker_command(once, now):
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())  # finish the job at hand, then exit
-    report = run_worker(current_app.extensions["passerelle.sessions"], _worker_settings(current_app.config),
-                        once=once, now=now, stop=stop)
+    previous = {signum: signal.signal(signum, lambda *_: stop.set())  # finish the job at hand, then exit
+                for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        report = run_worker(current_app.extensions["passerelle.sessions"], _worker_settings(current_app.config),
+                            once=once, now=now, stop=stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if once:
         click.echo(str(report))
 

@@ -13,8 +13,11 @@ SECRET_KEY = None
 # SQLAlchemy URL; default: SQLite file passerelle.sqlite in the Flask instance folder.
 DATABASE_URL = None
 # Apply migrations, deploy processes/ and load the demo organisation (if empty) at start-up.
+# In production the schema is never migrated at start-up (run `passerelle db upgrade` first):
+# the server refuses to start on an outdated schema, and only deploys processes/.
 AUTO_SETUP = True
-# Load the demo organisation into an empty database during AUTO_SETUP.
+# Load the demo organisation into an empty database during AUTO_SETUP (never in production
+# unless PASSERELLE_DEMO_DATA=true is set explicitly).
 DEMO_DATA = True
 # Largest request body (uploads of BPMN bundles included).
 MAX_CONTENT_LENGTH = 4 * 1024 * 1024
@@ -42,9 +45,16 @@ SMTP_USER = None
 SMTP_PASSWORD = None
 SMTP_STARTTLS = False
 MAIL_FROM = "passerelle@localhost"
-# Worker: seconds between polls; attempts before a job becomes an incident.
+# Worker: seconds between polls; attempts before a job becomes an incident; wait before the
+# first retry (doubled at each attempt, at most WORKER_BACKOFF_MAX_SECONDS).
 WORKER_POLL_SECONDS = 5
 WORKER_MAX_ATTEMPTS = 5
+WORKER_BACKOFF_SECONDS = 300
+WORKER_BACKOFF_MAX_SECONDS = 6 * 3600
+# Notifications: remind people of a task this many hours before it is due (0: never); candidate
+# groups whose members are not mailed when a task is offered to the whole group (everyone is an agent).
+REMINDER_HOURS = 24
+NOTIFY_SKIP_GROUPS = ("agent",)
 # flask-smorest / OpenAPI
 API_TITLE = "Passerelle API"
 API_VERSION = "v1"
@@ -62,6 +72,8 @@ def load(app, test_config: dict | None) -> None:
     if test_config:
         app.config.update(test_config)
     instance = Path(app.instance_path)
+    if app.config["ENV"] == "production":
+        _production_defaults(app, test_config or {})
     if not app.config["DATABASE_URL"]:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'passerelle.sqlite'}"
@@ -76,3 +88,21 @@ def load(app, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = key_file.read_text().strip()
     elif app.config["ENV"] == "production" and len(str(app.config["SECRET_KEY"])) < 32:
         raise RuntimeError("PASSERELLE_SECRET_KEY must be at least 32 characters in production")
+
+
+def _production_defaults(app, test_config: dict) -> None:
+    """Production refuses to start half-configured, and picks safe defaults for what is unset."""
+    explicit = set(test_config) | {k.removeprefix("PASSERELLE_") for k in os.environ if k.startswith("PASSERELLE_")}
+    if not app.config["DATABASE_URL"]:
+        raise RuntimeError("production mode (PASSERELLE_ENV=production) needs DATABASE_URL, e.g. "
+                           "postgresql+psycopg://user:password@host/passerelle")
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError("production mode (PASSERELLE_ENV=production) needs PASSERELLE_SECRET_KEY: "
+                           "a random string of at least 32 characters, the same for every server process "
+                           "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+    if "SESSION_COOKIE_SECURE" not in explicit:
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if "REMEMBER_COOKIE_SECURE" not in explicit:
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    if "DEMO_DATA" not in explicit:
+        app.config["DEMO_DATA"] = False

@@ -8,7 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import DEMO_ORGANISATION, deploy_folder, load_organisation_file, make_engine, make_session_factory, \
-    unit_of_work, upgrade_schema
+    schema_is_current, unit_of_work, upgrade_schema
+from engine.schema import setup_lock
 from engine.models import User
 
 log = logging.getLogger(__name__)
@@ -42,14 +43,24 @@ def _close(_exc=None) -> None:
 
 
 def setup(app) -> None:
-    """Migrate, load the demo organisation into an empty database, deploy processes/."""
-    upgrade_schema(app.extensions["passerelle.db"])
-    factory = app.extensions["passerelle.sessions"]
-    try:
-        with unit_of_work(factory) as s:
-            if app.config["DEMO_DATA"] and s.query(User.id).first() is None:
-                load_organisation_file(s, DEMO_ORGANISATION)
-            deploy_folder(s)
-    except IntegrityError:
-        # Another server process deployed the same versions at the same moment.
-        log.info("processes/ already deployed by another process")
+    """Migrate, load the demo organisation into an empty database, deploy processes/.
+
+    Server processes starting together take turns (`setup_lock`). In production the schema is
+    not migrated here: `passerelle db upgrade` does it, once, before the servers start.
+    """
+    engine = app.extensions["passerelle.db"]
+    with setup_lock(engine):
+        if app.config["ENV"] != "production":
+            upgrade_schema(engine)
+        elif not schema_is_current(engine):
+            raise RuntimeError("the database schema is not up to date: run `passerelle db upgrade` "
+                               "before starting the servers")
+        factory = app.extensions["passerelle.sessions"]
+        try:
+            with unit_of_work(factory) as s:
+                if app.config["DEMO_DATA"] and s.query(User.id).first() is None:
+                    load_organisation_file(s, DEMO_ORGANISATION)
+                deploy_folder(s)
+        except IntegrityError:
+            # Another server process deployed the same versions at the same moment.
+            log.info("processes/ already deployed by another process")
