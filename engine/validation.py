@@ -61,6 +61,9 @@ def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
     bpmn: dict[str, etree._Element] = {}
     dmn: dict[str, etree._Element] = {}
     for name, content in files.items():
+        if len(name) > 255:  # the size of process_file.filename
+            problems.append(Problem(name[:60] + "…", None, None, "the file name is longer than 255 characters"))
+            continue
         root = _load(name, content, problems)
         if root is not None:
             (bpmn if _suffix(name) == ".bpmn" else dmn)[name] = root
@@ -169,6 +172,11 @@ def _processes(name: str, root: etree._Element) -> Iterator[Problem]:
     if not processes:
         yield Problem(name, root.sourceline, None, "the file has no process")
     for process in processes:
+        # the sizes of process_version.process_key and .name
+        if len(process.get("id") or "") > 128:
+            yield Problem(name, process.sourceline, None, "the process id is longer than 128 characters")
+        if len(process.get("name") or "") > 200:
+            yield Problem(name, process.sourceline, process.get("id"), "the process name is longer than 200 characters")
         if process.get("isExecutable") != "true":
             yield Problem(name, process.sourceline, process.get("id"),
                           f"process '{process.get('id')}' is not executable: mark the process executable "
