@@ -46,6 +46,30 @@ def test_unknown_paths_and_methods(api):
     assert_error(client.delete("/api/v1/tasks/1"), 405)
 
 
+@pytest.mark.parametrize("raw, reason", [
+    ('{"process": "mission_exchange", "data": {"x": "\\ud800"}}', "lone surrogate"),
+    ('{"process": "mission_exchange", "data": {"n": NaN}}', "NaN is not a JSON number"),
+    ('{"process": "mission_exchange", "data": {"n": 1e400}}', "out of range"),
+    ('{"process": "mission_exchange", "data": {"n": ' + "[" * 5000 + "]" * 5000 + "}}", "recursion"),
+    ('{"process": "mission_exchange", "data": {"n": ' + "9" * 5000 + "}}", "digits"),
+    ('{"process": "mission_exchange"', "Expecting"),
+    (b'{"process": "\xff"}', "not UTF-8"),
+])
+def test_what_json_cannot_say_safely_is_a_400(api, raw, reason):
+    response = api("thomas").post("/api/v1/instances", data=raw, headers={"Content-Type": "application/json"})
+    body = assert_error(response, 400)
+    assert body["message"].startswith("the request body is not valid JSON")
+    assert reason in body["message"]
+
+
+def test_data_nested_too_deeply_is_refused(api):
+    nested: list = []
+    for _ in range(40):
+        nested = [nested]
+    response = api("thomas").post("/api/v1/instances", json={"process": "mission_exchange", "data": {"n": nested}})
+    assert "too deeply" in assert_error(response, 422, "data")["errors"]["data"][0]
+
+
 def test_a_body_too_large_is_a_413(api, app):
     app.config["MAX_CONTENT_LENGTH"] = 2_000
     response = api("thomas").post("/api/v1/instances", json={"process": "mission_exchange",

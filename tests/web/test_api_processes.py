@@ -80,10 +80,16 @@ def test_validate_reports_located_problems(api):
 
     no_bpmn = client.post("/api/v1/processes/validate", files=[("files", ("rule.dmn", b"<x/>", "application/xml"))])
     assert no_bpmn.json()["valid"] is False
-    assert "exactly one .bpmn" in no_bpmn.json()["problems"][0]["message"]
+    assert "no .bpmn file" in no_bpmn.json()["problems"][-1]["message"]
     wrong_kind = client.post("/api/v1/processes/validate", files=[("files", ("notes.txt", b"hello", "text/plain"))])
     assert wrong_kind.json()["problems"][0] == {"file": "notes.txt", "line": None, "element": None,
                                                 "message": "only .bpmn and .dmn files can be uploaded"}
+    twice = client.post("/api/v1/processes/validate", files=bundle_files() + bundle_files()[:1])
+    assert twice.json()["problems"] == [{"file": "approval_test.bpmn", "line": None, "element": None,
+                                         "message": "this file was uploaded twice"}]
+    long_name = client.post("/api/v1/processes/validate",
+                            files=[("files", ("x" * 300 + ".bpmn", b"<a/>", "application/xml"))])
+    assert "longer than 255" in long_name.json()["problems"][0]["message"]
 
 
 def test_validate_needs_files(api):
@@ -121,6 +127,9 @@ def test_an_invalid_bundle_is_not_deployed(api):
     assert body["problems"] and all(p["file"] for p in body["problems"])
     not_xml = client.post("/api/v1/processes/deploy", files=[("files", ("x.bpmn", b"not xml", "application/xml"))])
     assert_error(not_xml, 422, "files")
+    long_id = (DIAGRAMS / "approval_test.bpmn").read_bytes().replace(b'"approval_test"', b'"' + b"p" * 129 + b'"')
+    body = assert_error(client.post("/api/v1/processes/deploy", files=bundle_files(long_id)), 422, "files")
+    assert "longer than 128" in body["message"]
     assert_error(client.get("/api/v1/processes/approval_test"), 404)
 
 

@@ -1,9 +1,13 @@
 """What every API blueprint shares: token authentication, the error body, multipart parsing."""
 from __future__ import annotations
 
+import json
+import math
+
 from flask import g, request
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import UnicodeConverter
 
@@ -18,10 +22,53 @@ from .errors import NotAuthenticated
 PUBLIC_ENDPOINTS = {"api_auth.create_token"}
 
 
+def strict_json(data: bytes):
+    """Parse a JSON body as RFC 8259 has it: no NaN or Infinity, no number out of range, no lone
+    surrogate, bounded nesting. Anything else raises JSONDecodeError (400): what a database or
+    the engine could not store never gets past parsing."""
+    text = data.decode("utf-8")
+    try:
+        value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as err:
+        raise json.JSONDecodeError(str(err) or "invalid", text or " ", 0) from None
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise json.JSONDecodeError("a string holds a lone surrogate (invalid Unicode)", text, 0) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+def _not_a_number(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
 class Parser(FlaskParser):
-    """webargs' Flask parser plus a `multipart` location: form fields and files together."""
+    """webargs' Flask parser with strict JSON, plus a `multipart` location (form fields and files)."""
 
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        return strict_json(req.get_data(cache=True))
 
     def load_multipart(self, req, schema):
         parts = MultiDict()
@@ -60,7 +107,7 @@ def require_token() -> None:
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token or not token.isascii():
         raise NotAuthenticated("send your API token in the header `Authorization: Bearer <token>`")
     row = token_row(db.session(), token)
     if row is None:

@@ -89,7 +89,9 @@ def handle_http(error: HTTPException):
         errors = _parsing_errors(data)
         return error_response(422, "some fields are not valid: " + ", ".join(sorted(errors)), errors)
     if code == 400 and "messages" in data:
-        return error_response(400, "the request body is not valid JSON")
+        cause = getattr(error, "exc", None)
+        reason = "it is not UTF-8" if isinstance(cause, UnicodeDecodeError) else getattr(cause, "msg", None)
+        return error_response(400, "the request body is not valid JSON" + (f": {reason}" if reason else ""))
     if code == 401:
         return error_response(401, error.description or "sign in first",
                               headers={"WWW-Authenticate": getattr(error, "challenge", "Bearer")})

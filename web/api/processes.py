@@ -55,25 +55,18 @@ def get_bpmn(key, version):
 
 
 def _uploaded(files) -> tuple[dict[str, bytes], list[Problem]]:
-    """The uploaded bundle by file name, and what is wrong with its shape (not its content)."""
+    """The uploaded bundle by file name, and what is wrong with the names themselves (the engine
+    judges the rest: kinds of files, their number, their content)."""
     bundle: dict[str, bytes] = {}
     problems: list[Problem] = []
     for index, upload in enumerate(files, start=1):
         name = Path(upload.filename or "").name
         if not name or "\x00" in name:
-            problems.append(Problem(f"file {index}", None, None, "a file has no usable name"))
-            continue
-        if name in bundle:
+            problems.append(Problem(f"file {index}", None, None, "this file has no usable name"))
+        elif name in bundle:
             problems.append(Problem(name, None, None, "this file was uploaded twice"))
-            continue
-        if not name.lower().endswith((".bpmn", ".dmn")):
-            problems.append(Problem(name, None, None, "only .bpmn and .dmn files can be uploaded"))
-            continue
-        bundle[name] = upload.read()
-    bpmn_files = [n for n in bundle if n.lower().endswith(".bpmn")]
-    if len(bpmn_files) != 1 and not problems:
-        problems.append(Problem(", ".join(sorted(bundle)) or "upload", None, None,
-                                "upload exactly one .bpmn file, with the .dmn files it uses"))
+        else:
+            bundle[name] = upload.read()
     return bundle, problems
 
 
