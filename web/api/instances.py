@@ -42,7 +42,7 @@ def list_visible(args):
     found = queries.instances(session, g.api_user, process=args.get("process"), status=args.get("status"),
                               started_by=args.get("started_by"), involved_me=args.get("involved") == "me",
                               page=args["page"], page_size=args["page_size"])
-    return representations.page(found, lambda row: representations.instance(session, g.api_user, row))
+    return representations.instance_page(session, g.api_user, found)
 
 
 @blp.route(f"/{ID}", methods=["GET"])

@@ -24,9 +24,10 @@ ID = f"<int(max={MAX_ID}):task_id>"
 def list_tasks(args):
     """Tasks by scope: `mine` (assigned to me), `claimable` (offered to me, unclaimed),
     `all_visible` (every task of the requests I may see, any status); by default what I can act on now."""
-    found = queries.tasks(db.session(), g.api_user, scope=args["scope"], process=args.get("process"),
+    session = db.session()
+    found = queries.tasks(session, g.api_user, scope=args["scope"], process=args.get("process"),
                           instance_id=args.get("instance"), page=args["page"], page_size=args["page_size"])
-    return representations.page(found, lambda row: representations.task(g.api_user, row))
+    return representations.task_page(session, g.api_user, found)
 
 
 @blp.route(f"/{ID}", methods=["GET"])
