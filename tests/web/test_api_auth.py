@@ -68,7 +68,7 @@ def test_malformed_json_is_a_400(api):
     response = api().post("/api/v1/auth/token", data='{"username": "nadia", ',
                           headers={"Content-Type": "application/json"})
     body = assert_error(response, 400)
-    assert body["message"] == "the request body is not valid JSON"
+    assert body["message"] == "the request body is not valid JSON: Expecting property name enclosed in double quotes"
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer ", "Basic bmFkaWE6ZGVtbw==", "Bearer not-a-token",
