@@ -86,7 +86,8 @@ def explained(text: str) -> tuple[str, list[tuple[str, Markup]]]:
     blocks = [b.strip() for b in re.split(r"\n\s*\n", (text or "").strip()) if b.strip()]
     headed = [_HEADED.match(" ".join(b.split())) for b in blocks]
     if blocks and all(headed):
-        sections = [(m.group(1), simple_markdown(m.group(2))) for m in headed]
+        sections = [(m.group(1), _as_steps(m.group(2)) if i == 1 else simple_markdown(m.group(2)))
+                    for i, m in enumerate(headed)]
         return str(headed[0].group(2)), sections[1:]
     sentences = _SENTENCE_END.split(" ".join(" ".join(blocks).split()))
     if not sentences or not sentences[0]:
@@ -96,10 +97,18 @@ def explained(text: str) -> tuple[str, list[tuple[str, Markup]]]:
     steps = [x for x in rest if x not in timing]
     sections: list[tuple[str, Markup]] = []
     if steps:
-        sections.append((NEXT, simple_markdown(" ".join(steps))))
+        sections.append((NEXT, _as_steps(" ".join(steps))))
     if timing:
         sections.append((HOW_LONG, simple_markdown(" ".join(timing))))
     return lead, sections
+
+
+def _as_steps(text: str) -> Markup:
+    """A paragraph of what happens next as a list, one sentence a line: easier to follow."""
+    sentences = [x for x in _SENTENCE_END.split(" ".join(text.split())) if x]
+    if len(sentences) < 3:
+        return simple_markdown(text)
+    return Markup("<ul class=\"steps-list\">" + "".join(f"<li>{_inline(x)}</li>" for x in sentences) + "</ul>")
 
 
 @lru_cache(maxsize=64)
