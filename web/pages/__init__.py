@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import request
-from flask_babel import format_date, format_datetime, format_timedelta
+from flask_babel import format_date, format_datetime, format_timedelta, gettext as _
 
 from engine import now, permissions
 
@@ -56,6 +56,8 @@ def _day(moment) -> str:
 def _ago(moment: datetime | None) -> str:
     if not moment:
         return ""
+    if abs((now() - moment).total_seconds()) < 60:
+        return _("just now")
     return format_timedelta(moment - now(), add_direction=True, threshold=1.1)
 
 
