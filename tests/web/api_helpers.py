@@ -33,7 +33,8 @@ def assert_error(response, status: int, *fields: str) -> dict:
 
 def bundle_files(bpmn: bytes | None = None) -> list:
     """The multipart `files` of the test diagram and its DMN table."""
-    return [("files", ("approval_test.bpmn", bpmn or (DIAGRAMS / "approval_test.bpmn").read_bytes(), "application/xml")),
+    bpmn = bpmn or (DIAGRAMS / "approval_test.bpmn").read_bytes()
+    return [("files", ("approval_test.bpmn", bpmn, "application/xml")),
             ("files", ("approval_rule.dmn", (DIAGRAMS / "approval_rule.dmn").read_bytes(), "application/xml"))]
 
 

@@ -34,8 +34,8 @@ def _fuzz(operation, strategy, base_url: str, headers: dict, failures: list) -> 
         nonlocal calls
         calls += 1
         response = case.call(base_url=base_url, headers=headers, timeout=30)
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
-                               headers=headers)
+        case.validate_response(response, headers=headers,
+                               checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
 
     try:
         run()

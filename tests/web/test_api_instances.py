@@ -28,7 +28,8 @@ def test_start_returns_the_instance_and_its_first_task(api, deployed):
     assert datetime.fromisoformat(body["started_at"]).utcoffset().total_seconds() == 0
     assert body["data"]["note"] == "hi" and body["data"]["started_by"] == "thomas"
     task = only_task(body, "request")
-    assert (task["assignee"], task["status"], task["instance_id"], task["can_act"]) == ("thomas", "ready", body["id"], True)
+    assert (task["assignee"], task["status"], task["instance_id"], task["can_act"]) == (
+        "thomas", "ready", body["id"], True)
     assert [f["id"] for f in task["form"]["fields"]] == ["title", "days", "start_date", "agent", "urgent", "kind"]
     assert body["can_cancel"] is True
 

@@ -104,7 +104,8 @@ def test_deploy_creates_a_version_then_recognises_the_same_content(api):
     first = api("luc").post("/api/v1/processes/deploy", files=bundle_files(), data={"comment": "first"})
     assert first.status_code == 201
     body = first.json()
-    assert (body["key"], body["version"], body["name"], body["deployed_by"]) == ("approval_test", 1, "Approval test", "luc")
+    assert (body["key"], body["version"], body["name"], body["deployed_by"]) == (
+        "approval_test", 1, "Approval test", "luc")
     assert [v["version"] for v in body["versions"]] == [1]
     again = api("elodie").post("/api/v1/processes/deploy", files=bundle_files(), data={"comment": "again"})
     assert again.status_code == 200

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, request
 
-from engine import EventType, authenticate, issue_token, revoke_token
-from engine import audit
+from engine import EventType, audit, authenticate, issue_token, revoke_token
 
 from .. import db
 from ..security import limiter
@@ -13,7 +12,8 @@ from .base import ApiBlueprint
 from .errors import NotAuthenticated, responds
 from .schemas import TokenRequestSchema, TokenSchema
 
-blp = ApiBlueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Sign in for an API token; revoke it.")
+blp = ApiBlueprint("api_auth", __name__, url_prefix="/api/v1/auth",
+                   description="Sign in for an API token; revoke it.")
 
 
 def _login_limit() -> str:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from flask import g, send_file
 
-from engine import (InvalidBundle, Problem, bundle_of, deploy, get_version, list_processes, permissions, validate,
-                    versions_of)
+from engine import InvalidBundle, Problem, deploy, get_version, list_processes, permissions, validate, versions_of
 
 from .. import db
 from . import errors, representations
