@@ -91,10 +91,12 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
 
 
 def negative_decisions(form: dict[str, Any]) -> set[str]:
-    """The `decision` values that refuse or send back: those for which the form demands a comment
-    (`required_if` with config `decision=reject|rework`). The diagram says it; no list in code."""
+    """The `decision` values that refuse or send back: those for which the form demands a
+    `comment` (`required_if` with config `decision=reject|rework`). The diagram says it; no list in code."""
     values: set[str] = set()
     for field in form.get("fields", []):
+        if field.get("id") != "comment":
+            continue
         other, _, listed = ((field.get("constraints") or {}).get("required_if") or "").partition("=")
         if other.strip() == "decision":
             values |= {v.strip() for v in listed.split("|") if v.strip()}
