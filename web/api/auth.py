@@ -32,7 +32,7 @@ def _account_key() -> str:
 @blp.arguments(TokenRequestSchema, example={"username": "nadia", "password": "demo"})
 @blp.response(200, TokenSchema)
 @blp.doc(security=[], summary="Sign in for an API token")
-@responds(401, 429)
+@responds(*errors.JSON_BODY, 401, 429)
 def create_token(credentials):
     """Exchange a username and password for a bearer token.
 

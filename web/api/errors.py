@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: the error statuses any authenticated endpoint may answer
 COMMON = (401,)
+#: ... and any endpoint that reads a JSON body: malformed, too large
+JSON_BODY = (400, 413)
 
 
 def error_response(status: int, message: str, errors: dict[str, list[str]] | None = None,

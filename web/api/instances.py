@@ -23,7 +23,7 @@ HistorySchema = page_of(AuditEventSchema, "HistorySchema")
 @blp.route("", methods=["POST"])
 @blp.arguments(StartInstanceSchema, example={"process": "mission_exchange", "data": {}})
 @blp.response(201, InstanceSchema)
-@responds(*errors.COMMON, 403, 404, 413, 422)
+@responds(*errors.COMMON, *errors.JSON_BODY, 403, 404, 422)
 def start(body):
     """Start the latest version of a process; the answer shows the tasks now waiting."""
     session = db.session()
@@ -57,7 +57,7 @@ def get_one(instance_id):
 @blp.route(f"/{ID}/cancel", methods=["POST"])
 @blp.arguments(CancelSchema, example={"reason": "The project was postponed"})
 @blp.response(200, InstanceSchema)
-@responds(*errors.COMMON, 403, 404, 409, 422)
+@responds(*errors.COMMON, *errors.JSON_BODY, 403, 404, 409, 422)
 def cancel(body, instance_id):
     """Withdraw (the starter, until approved) or cancel (`hr`, `admin`) a running request."""
     session = db.session()

@@ -61,7 +61,7 @@ def release(task_id):
 @blp.route(f"/{ID}/complete", methods=["POST"])
 @blp.arguments(CompleteTaskSchema, example={"data": {"decision": "reject", "comment": "Not this year"}})
 @blp.response(200, CompletionSchema)
-@responds(*errors.COMMON, 403, 404, 409, 413, 422)
+@responds(*errors.COMMON, *errors.JSON_BODY, 403, 404, 409, 422)
 def complete(body, task_id):
     """Submit the form: 422 with field errors (unknown fields included), 403 if not the caller's task,
     409 if it is no longer ready. The answer shows the request as it now stands."""
