@@ -1,6 +1,8 @@
 """Tasks over the API: lists by scope, claim and release, completing with the form's data."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from .api_helpers import REQUEST, assert_error, deploy_test_diagram, only_task, start_request
@@ -145,3 +147,38 @@ def test_context_shows_why_a_request_came_back(api):
     assert again["id"] != task["id"]
     problems = again["context"]["eligibility_problems"]
     assert len(problems) == 1 and "40 %" in problems[0]
+
+
+NEED = {"title": "Transmission", "host_unit": "Routes", "host_manager": "julien", "description": "Partager",
+        "time_share": 20, "start_date": "2027-09-01", "end_date": "2028-02-28", "agent": "marie"}
+
+
+def _at_once(clients, path: str, body: dict | None = None) -> list[int]:
+    """Every client sends the same request at the same moment; their statuses, sorted."""
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def send(client):
+        barrier.wait()
+        statuses.append(client.post(path, json=body).status_code)
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(statuses)
+
+
+def test_two_people_claiming_at_once_one_wins_the_other_gets_a_409(api, hr_task):
+    assert _at_once([api("karim"), api("sophie")], f"/api/v1/tasks/{hr_task['id']}/claim") == [200, 409]
+    assert api("elodie").get(f"/api/v1/tasks/{hr_task['id']}").json()["claimed"] is True
+
+
+def test_two_people_completing_at_once_one_wins_the_other_gets_a_409(api, hr_task):
+    path = f"/api/v1/tasks/{hr_task['id']}/complete"
+    assert _at_once([api("karim"), api("sophie")], path, {"data": NEED}) == [200, 409]
+    instance = api("elodie").get(f"/api/v1/instances/{hr_task['instance_id']}").json()
+    assert [t["name"] for t in instance["open_tasks"]] == ["matching_meeting"]
+    history = api("elodie").get(f"/api/v1/instances/{hr_task['instance_id']}/history").json()["items"]
+    assert [e["task_id"] for e in history if e["type"] == "task_completed"] == ["describe_need"]
