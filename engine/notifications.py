@@ -93,11 +93,14 @@ def _holders_of(session: Session, role: str) -> list[User]:
     return [u for u in rows if role in u.all_roles]
 
 
-def task_assigned(session: Session, task: HumanTask) -> int:
-    """Queue "a task is waiting for you" for each person `task` is offered to; returns how many."""
+def task_assigned(session: Session, task: HumanTask, actor: str | None = None) -> int:
+    """Queue "a task is waiting for you" for each person `task` is offered to, except `actor`
+    (who is on the page that created it); returns how many."""
     instance = task.instance
     queued = 0
     for user in recipients_of(session, task):
+        if user.username == actor:
+            continue
         mine = task.assignee == user.username
         body = (f"Bonjour {user.name},\n\n"
                 + ("Une tâche vous est confiée" if mine else "Une tâche attend une personne de votre groupe")

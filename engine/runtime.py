@@ -291,7 +291,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
         notifications.instance_ended(session, instance)  # outbox
     else:
-        _sync_human_tasks(session, instance, workflow)
+        _sync_human_tasks(session, instance, workflow, actor)
         _sync_timers(session, instance, workflow)
     _save(session, instance, workflow)
 
@@ -331,7 +331,7 @@ def _resolve(session: Session, spiff_task, data: dict[str, Any]) -> assignment.A
                               {**data, **spiff_task.data}, functions, _role_names())
 
 
-def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     open_rows = {row.spiff_task_id: row for row in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
@@ -355,7 +355,7 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
             session.flush()
             _write_candidates(session, row)
             _record_task_event(session, row, EventType.TASK_CREATED, "system")
-            notifications.task_assigned(session, row)  # outbox
+            notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
         elif (row.candidate_users, row.candidate_groups, row.default_assignee) != (
                 resolved.candidate_users, resolved.candidate_groups, resolved.assignee):
             _apply_candidates(row, resolved)

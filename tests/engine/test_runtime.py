@@ -214,3 +214,12 @@ def test_a_refusal_on_the_approving_task_does_not_mark_the_request_approved(appr
     with unit_of_work(approval) as s:
         instance = s.get(Instance, instance_id)
         assert (instance.end_state, instance.approved_at) == ("rejected", None)
+
+
+def test_nobody_is_mailed_about_the_task_they_just_created_for_themselves(approval):
+    from engine.models import OutboxMessage
+    instance_id = start(approval)  # nadia's own first task opens on her screen: no mail
+    complete(approval, instance_id, "request", "nadia", REQUEST)
+    with unit_of_work(approval) as s:
+        assert [(m.recipient, m.kind) for m in s.query(OutboxMessage).filter_by(kind="task_assigned")] == [
+            ("julien@example.org", "task_assigned")]
