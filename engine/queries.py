@@ -14,6 +14,7 @@ from sqlalchemy.sql import Select
 from SpiffWorkflow.util.task import TaskState
 
 from . import permissions, spiff
+from .registry import current_specs
 from .models import AuditEvent, HumanTask, Instance, TaskCandidate, User
 
 TASK_SCOPES = ("actionable", "mine", "claimable", "all_visible")
@@ -122,8 +123,7 @@ class DiagramState:
 
 def diagram_state(instance: Instance) -> DiagramState:
     """BPMN ids on the path taken and waiting now, for highlighting the instance's diagram."""
-    spec, subprocess_specs = spiff.load_specs(instance.version.spec_json)
-    workflow = spiff.load_state(instance.state, instance.version.spec_json, instance.serializer_version, None)
+    workflow = spiff.load_state(instance.state, current_specs(instance.version), instance.serializer_version, None)
     completed, waiting = set(), set()
     for task in workflow.get_tasks():
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)

@@ -183,5 +183,14 @@ def running_counts(session: Session, key: str) -> dict[int, int]:
     return {version: count for version, count in rows}
 
 
+def current_specs(version: ProcessVersion) -> str:
+    """The version's serialized specs, re-parsed from its stored files when they were written by an
+    older SpiffWorkflow (a library upgrade must not strand deployed versions)."""
+    if not spiff.specs_are_current(version.spec_json):
+        _key, spec, subprocess_specs, _root = _parse(bundle_of(version))
+        version.spec_json = spiff.dump_specs(spec, subprocess_specs)
+    return version.spec_json
+
+
 def bundle_of(version: ProcessVersion) -> dict[str, bytes]:
     return {f.filename: f.content for f in version.files}

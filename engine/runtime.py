@@ -23,7 +23,7 @@ from .audit import EventType
 from .errors import Conflict, ForbiddenCode, InvalidData, NotFound, PermissionDenied
 from .facts import agent_of, facts_for
 from .models import HumanTask, Instance, Organisation, TaskCandidate, Timer, User
-from .registry import get_version
+from .registry import current_specs, get_version
 from .sandbox import find_forbidden, make_script_engine
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
         raise InvalidData("some values are too long", too_long)
     now = clock.now()
     data.update(started_by=actor.username, started_at=now.isoformat())
-    spec, subprocess_specs = spiff.load_specs(version.spec_json)
+    spec, subprocess_specs = spiff.load_specs(current_specs(version))
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
     workflow.task_tree.data.update(data)  # the start task's data flows to everything after it
     instance = Instance(process_key=process_key, version=version, title=str(data.get("title") or version.name),
@@ -221,7 +221,8 @@ def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
 
 
 def _load(instance: Instance) -> BpmnWorkflow:
-    return spiff.load_state(instance.state, instance.version.spec_json, instance.serializer_version, _script_engine)
+    return spiff.load_state(instance.state, current_specs(instance.version), instance.serializer_version,
+                            _script_engine)
 
 
 def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):

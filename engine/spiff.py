@@ -110,6 +110,7 @@ _specless = _SpeclessWorkflowConverter(BpmnWorkflow, serializer.registry)
 def dump_specs(spec, subprocess_specs) -> str:
     """Serialize a process's specs once, at deployment."""
     return json.dumps({
+        serializer.VERSION_KEY: SERIALIZER_VERSION,
         "spec": serializer.to_dict(spec),
         "subprocess_specs": {name: serializer.to_dict(s) for name, s in subprocess_specs.items()},
     })
@@ -122,6 +123,12 @@ def load_specs(spec_json: str):
     spec = serializer.from_dict(dct["spec"])
     subprocess_specs = {name: serializer.from_dict(s) for name, s in dct["subprocess_specs"].items()}
     return spec, subprocess_specs
+
+
+@lru_cache(maxsize=128)
+def specs_are_current(spec_json: str) -> bool:
+    """Whether stored specs were written by this SpiffWorkflow's serializer (else: re-parse the BPMN)."""
+    return json.loads(spec_json).get(serializer.VERSION_KEY) == SERIALIZER_VERSION
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
@@ -141,7 +148,7 @@ def load_state(state: str, spec_json: str, stored_version: str, script_engine) -
         full.update(dct)
         full[serializer.VERSION_KEY] = stored_version
         serializer.migrate(full)
-        full.pop("spec"), full.pop("subprocess_specs")
+        full.pop("spec"), full.pop("subprocess_specs"), full.pop(serializer.VERSION_KEY, None)
         dct = full
     spec, subprocess_specs = load_specs(spec_json)
     workflow = _specless.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -65,3 +65,19 @@ def test_processes_folder_deploys_every_shipped_process_idempotently(org_session
         keys = {p.process_key for p in list_processes(s)}
     assert all(d.created for d in first) and not any(d.created for d in second)
     assert {"temporary_support_mission", "end_of_career_mission", "skills_sponsorship", "mission_exchange"} <= keys
+
+
+def test_specs_stored_by_an_older_serializer_are_reparsed_from_the_deployed_files(org_sessions):
+    import json
+    from engine.spiff import SERIALIZER_VERSION
+    deploy_approval(org_sessions)
+    with unit_of_work(org_sessions) as s:
+        version = get_version(s, "approval_test")
+        stale = json.loads(version.spec_json)
+        stale["serializer_version"] = "1.0"
+        stale["spec"] = {"typename": "SomethingOldSpiffNoLongerKnows"}
+        version.spec_json = json.dumps(stale)
+    with unit_of_work(org_sessions) as s:
+        instance = start_instance(s, "approval_test", as_user(s, "nadia"))
+        assert instance.status == "running"
+        assert json.loads(get_version(s, "approval_test").spec_json)["serializer_version"] == SERIALIZER_VERSION
