@@ -1,6 +1,7 @@
 """end_of_career_mission walked through the engine with the demo organisation: the happy path with
-who gets each task and both timers, the meeting without a match, every decline and refusal, one
-eligibility failure per DMN rule, the cumulative 50 % rule and withdrawal.
+who gets each task and both timers, the meeting without a match, every decline and refusal (a
+negative answer ends the request at once), one eligibility failure per DMN rule, the cumulative 50 %
+rule and withdrawal.
 
 HR (sophie) proposes a mission to marie (career end 2028-06-30, manager nadia) hosted by julien's
 unit. Every test runs with the engine clock frozen on REQUESTED, a month before the mission starts.
@@ -11,8 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine import (InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
-                    run_due_timers, start_instance, unit_of_work, verify_audit)
+from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
+                    queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
 from .helpers import as_user, open_task
@@ -254,9 +255,7 @@ def test_no_match_after_the_meeting_ends_declined_and_needs_notes(deployed):
     ([MANAGER_RELEASES, HOST_CONFIRMS], ("agent_consent", "marie", {"decision": "decline"}), "declined"),
     ([AGENT_ACCEPTS, HOST_CONFIRMS], ("release_agreement", "nadia", {"decision": "reject"}), "rejected"),
     ([AGENT_ACCEPTS, MANAGER_RELEASES], ("host_confirmation", "julien", {"decision": "reject"}), "rejected"),
-    ([("host_confirmation", "julien", {"decision": "reject", "comment": "Pas de bureau"}), MANAGER_RELEASES],
-     ("agent_consent", "marie", {"decision": "decline"}), "declined"),
-], ids=["agent_declines", "manager_refuses", "host_refuses", "agent_declines_host_refuses"])
+], ids=["agent_declines_last", "manager_refuses_last", "host_refuses_last"])
 def test_each_refusal_ends_the_request_and_needs_a_comment(deployed, answers, negative, end_state):
     instance_id = request(deployed)
     walk(deployed, instance_id, [MEETING_GOES_ON, *answers])
@@ -272,6 +271,57 @@ def test_each_refusal_ends_the_request_and_needs_a_comment(deployed, answers, ne
         instance = s.get(Instance, instance_id)
         assert instance.approved_at is None
         assert s.query(Timer).filter_by(instance_id=instance_id).count() == 0
+
+
+AGENT_DECLINES = ("agent_consent", "marie", {"decision": "decline", "comment": "Pas maintenant"})
+MANAGER_REFUSES = ("release_agreement", "nadia", {"decision": "reject", "comment": "Sous-effectif"})
+HOST_REFUSES = ("host_confirmation", "julien", {"decision": "reject", "comment": "Pas de bureau"})
+
+
+@pytest.mark.parametrize("answers, negative, end_state, withdrawn", [
+    ([], AGENT_DECLINES, "declined", [MANAGER_RELEASES, HOST_CONFIRMS]),
+    ([], MANAGER_REFUSES, "rejected", [AGENT_ACCEPTS, HOST_CONFIRMS]),
+    ([], HOST_REFUSES, "rejected", [AGENT_ACCEPTS, MANAGER_RELEASES]),
+    ([HOST_CONFIRMS], AGENT_DECLINES, "declined", [MANAGER_RELEASES]),
+    ([AGENT_ACCEPTS], HOST_REFUSES, "rejected", [MANAGER_RELEASES]),
+], ids=["agent_declines_first", "manager_refuses_first", "host_refuses_first", "agent_declines_second",
+        "host_refuses_second"])
+def test_a_negative_answer_ends_the_request_at_once_and_withdraws_the_open_questions(
+        deployed, answers, negative, end_state, withdrawn):
+    """Volunteering is never forced: once the agent declines, the manager and the host are no longer
+    asked (likewise after a refusal by either); the request does not wait for their answers."""
+    instance_id = request(deployed)
+    walk(deployed, instance_id, [MEETING_GOES_ON, *answers])
+    with unit_of_work(deployed) as s:
+        open_ids = {bpmn_id: open_task(s, instance_id, bpmn_id).id for bpmn_id, _, _ in withdrawn}
+        for bpmn_id, username, _ in withdrawn:
+            assert [t.id for t in queries.tasks(s, as_user(s, username)).items] == [open_ids[bpmn_id]]
+
+    complete(deployed, instance_id, *negative)
+
+    status, state, data = instance_state(deployed, instance_id)
+    assert (status, state) == ("completed", end_state)
+    assert waiting(deployed, instance_id) == set()
+    assert not {f"{bpmn_id}_decision" for bpmn_id in open_ids} & data.keys()
+    with unit_of_work(deployed) as s:
+        for bpmn_id, username, _ in withdrawn:
+            task = s.get(HumanTask, open_ids[bpmn_id])
+            assert (task.status, task.completed_by) == ("cancelled", None), bpmn_id
+            assert queries.candidates_of(s, task.id) == []
+            assert queries.tasks(s, as_user(s, username)).items == []  # gone from their task list
+        assert {t.bpmn_id: t.status for t in queries.instance_tasks(s, instance_id)} == {
+            "describe_need": "completed", "matching_meeting": "completed", negative[0]: "completed",
+            **{bpmn_id: "completed" for bpmn_id, _, _ in answers}, **dict.fromkeys(open_ids, "cancelled")}
+        history = queries.history(s, instance_id)
+        assert (history[-1].type, history[-1].data) == ("instance_completed", {"end_state": end_state})
+        assert s.get(Instance, instance_id).approved_at is None
+        assert s.query(Timer).filter_by(instance_id=instance_id).count() == 0
+        verification = verify_audit(s, instance_id)
+        assert verification.ok, verification.reason
+    for bpmn_id, username, answer in withdrawn:  # a late answer changes nothing
+        with unit_of_work(deployed) as s, pytest.raises(Conflict, match="cancelled"):
+            complete_task(s, open_ids[bpmn_id], as_user(s, username), answer)
+    assert instance_state(deployed, instance_id)[:2] == ("completed", end_state)
 
 
 # --- withdrawal ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """temporary_support_mission walked through the engine with the demo organisation: the happy path
-with who gets each task, every rejection and decline, the rework loop, one eligibility failure per
-DMN rule, the cumulative 40 % rule, withdrawal and the end-of-mission timer.
+with who gets each task, every rejection and decline (a negative answer ends the request at once),
+the rework loop, one eligibility failure per DMN rule, the cumulative 40 % rule, withdrawal and the
+end-of-mission timer.
 
 Every test runs with the engine clock frozen on REQUESTED (the mission starts a month later), so
 that no timer fires and no rule depends on the real date.
@@ -11,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import (InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
-                    run_due_timers, start_instance, unit_of_work, verify_audit)
+from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
+                    queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
 from .helpers import as_user, open_task
@@ -255,13 +256,10 @@ def test_coordinator_rework_round_trip(deployed):
     ([], ("coordinator_review", "luc", {"decision": "reject"}), "rejected", {}),
     ([COORDINATOR_APPROVES, MANAGER_RELEASES], ("agent_consent", "thomas", {"decision": "decline"}), "declined",
      {"agent_consent_decision": "decline", "agent_consent_comment": "Pas le bon moment"}),
-    ([COORDINATOR_APPROVES, ("release_agreement", "julien", {"decision": "reject", "comment": "Sous-effectif"})],
-     ("agent_consent", "thomas", {"decision": "decline"}), "declined", {"release_agreement_decision": "reject"}),
     ([COORDINATOR_APPROVES, AGENT_ACCEPTS], ("release_agreement", "julien", {"decision": "reject"}), "rejected",
      {"agent_consent_decision": "accept", "release_agreement_comment": "Pas le bon moment"}),
     (UP_TO_SIGNATURE, ("dgs_signature", "claire", {"decision": "refuse"}), "rejected", {}),
-], ids=["coordinator_rejects", "agent_declines", "agent_declines_manager_refuses", "manager_refuses",
-        "dgs_refuses"])
+], ids=["coordinator_rejects", "agent_declines_after_manager", "manager_refuses_after_agent", "dgs_refuses"])
 def test_each_refusal_ends_the_request_and_needs_a_comment(deployed, steps, negative, end_state, kept):
     instance_id = request(deployed)
     walk(deployed, instance_id, steps)
@@ -275,6 +273,46 @@ def test_each_refusal_ends_the_request_and_needs_a_comment(deployed, steps, nega
     assert waiting(deployed, instance_id) == set()
     with unit_of_work(deployed) as s:
         assert s.query(Timer).filter_by(instance_id=instance_id).count() == 0
+
+
+@pytest.mark.parametrize("negative, end_state, withdrawn", [
+    (("agent_consent", "thomas", {"decision": "decline", "comment": "Pas disponible"}), "declined",
+     ("release_agreement", "julien", {"decision": "approve"})),
+    (("release_agreement", "julien", {"decision": "reject", "comment": "Sous-effectif"}), "rejected",
+     ("agent_consent", "thomas", {"decision": "accept"})),
+], ids=["agent_declines", "manager_refuses"])
+def test_a_first_negative_answer_ends_the_request_at_once_and_withdraws_the_other_question(
+        deployed, negative, end_state, withdrawn):
+    """Volunteering is never forced: once the agent declines, the manager is no longer asked (and
+    once the manager refuses, neither is the agent); the request does not wait for the other answer."""
+    instance_id = request(deployed)
+    walk(deployed, instance_id, [COORDINATOR_APPROVES])
+    assert waiting(deployed, instance_id) == {"agent_consent", "release_agreement"}
+    other_task, other_user, other_answer = withdrawn
+    with unit_of_work(deployed) as s:
+        other_id = open_task(s, instance_id, other_task).id
+        assert [t.id for t in queries.tasks(s, as_user(s, other_user)).items] == [other_id]
+
+    complete(deployed, instance_id, *negative)
+
+    status, state, data = instance_state(deployed, instance_id)
+    assert (status, state) == ("completed", end_state)
+    assert f"{other_task}_decision" not in data
+    assert waiting(deployed, instance_id) == set()
+    with unit_of_work(deployed) as s:
+        other = s.get(HumanTask, other_id)
+        assert (other.status, other.completed_by) == ("cancelled", None)
+        assert queries.candidates_of(s, other_id) == []
+        assert queries.tasks(s, as_user(s, other_user)).items == []  # gone from their task list
+        history = queries.history(s, instance_id)
+        assert (history[-1].type, history[-1].data) == ("instance_completed", {"end_state": end_state})
+        assert other_task not in {e.task_id for e in history if e.type == "task_completed"}
+        assert s.query(Timer).filter_by(instance_id=instance_id).count() == 0
+        verification = verify_audit(s, instance_id)
+        assert verification.ok, verification.reason
+    with unit_of_work(deployed) as s, pytest.raises(Conflict, match="cancelled"):  # a late answer changes nothing
+        complete_task(s, other_id, as_user(s, other_user), other_answer)
+    assert instance_state(deployed, instance_id)[:2] == ("completed", end_state)
 
 
 # --- withdrawal ---------------------------------------------------------------------------------
