@@ -58,13 +58,17 @@ class Cast:
         self.contexts = []
         self.count = 0
 
+    def anonymous(self, language: str = "fr-FR") -> Page:
+        """A browser nobody has signed in with yet."""
+        context = self.browser.new_context(base_url=self.base, locale=language,
+                                           viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        return context.new_page()
+
     def __call__(self, username: str, language: str = "fr-FR") -> Page:
         if username not in self.pages:
-            context = self.browser.new_context(base_url=self.base, locale=language,
-                                               viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(10_000)
-            self.contexts.append(context)
-            page = context.new_page()
+            page = self.anonymous(language)
             page.goto("/login")
             page.get_by_label("Identifiant" if language.startswith("fr") else "Username").fill(username)
             page.get_by_label("Mot de passe" if language.startswith("fr") else "Password").fill("demo")

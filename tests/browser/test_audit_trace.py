@@ -10,11 +10,20 @@ pytestmark = pytest.mark.browser
 
 
 def test_an_auditor_opens_a_request_trace(cast):
+    visitor = cast.anonymous()
+    visitor.goto("/audit")
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Se connecter")  # sign in first
+    cast.shot(visitor, "sign-in")
     pierre = cast("pierre")
     start(pierre, "Bourse aux missions", "Publier un besoin")
     fill(pierre, {"Titre": "Inventaire des panneaux", "De quoi s'agit-il ?": "Recenser les panneaux.",
                   "Savoir-faire utiles": "Tableur", "Charge estimée (jours)": "2", "Échéance": in_days(30).isoformat()})
     send(pierre, "Publier un besoin")
+
+    pierre.goto("/audit")  # not an auditor: a page that says so, not a stack trace
+    expect(pierre.get_by_role("heading", level=1)).to_have_text("Vous n’avez pas accès à cette page")
+    expect(pierre.get_by_text("L’audit est réservé aux auditeurs et aux administrateurs.")).to_be_visible()
+    cast.shot(pierre, "forbidden")
 
     antoine = cast("antoine")
     antoine.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Audit").click()

@@ -50,7 +50,7 @@ def test_the_processes_with_their_versions(app):
     assert re.search(r"Mission d'appui temporaire à un projet temporary_support_mission version 1 .*? 1 ", text)
     text = luc.text("/processes/temporary_support_mission")
     assert "version 1 en vigueur Passerelle, au démarrage" in text
-    assert "deployed from processes/" in text
+    assert "Lu dans le dossier processes/ au démarrage" in text
     page = luc.page("/processes/temporary_support_mission/versions/1")
     assert "1 demande en cours sur cette version" in text_of(page)
     assert '<img src="/processes/temporary_support_mission/versions/1/diagram.svg"' in page
