@@ -69,7 +69,7 @@ def test_a_crash_shows_a_calm_page(app, monkeypatch):
 def test_a_conflict_explains_what_happened(app):
     nadia = Person(app.test_client(), "nadia")
     _, task_id = start_support_mission(nadia)
-    text = assert_error_page(nadia.post(f"/tasks/{task_id}", {"title": "again"}), 409)
+    text = assert_error_page(nadia.post(f"/tasks/{task_id}/claim"), 409)  # done meanwhile
     assert "Quelqu’un d’autre a agi au même moment" in text
 
 

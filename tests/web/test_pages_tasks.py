@@ -146,7 +146,10 @@ def test_a_done_task_says_who_did_it(app):
     instance_id, task_id = start_support_mission(nadia)
     text = nadia.text(f"/tasks/{task_id}")
     assert "Cette étape a été faite par Nadia Benali" in text
-    assert nadia.post(f"/tasks/{task_id}", MISSION).status_code == 409
+    # Sending it again (a double click, the back button) changes nothing and says so.
+    response = nadia.post(f"/tasks/{task_id}", MISSION)
+    assert response.location == f"/requests/{instance_id}"
+    assert "Vous aviez déjà répondu à « Décrire la mission »." in nadia.text(response.location)
 
 
 def test_home_lists_are_empty_with_a_way_forward(app):

@@ -43,7 +43,7 @@ def new():
             continue
         text = readme_for_people(version.process_key, language) or localized(version.description, language)
         lead, sections = explained(text)
-        offers.append({"key": version.process_key, "name": version.name, "lead": simple_markdown(lead),
+        offers.append({"key": version.process_key, "name": version.name, "lead": simple_markdown(lead) if lead else None,
                        "sections": sections})
     return render_template("requests/new.html", offers=offers, NEXT=NEXT, HOW_LONG=HOW_LONG)
 

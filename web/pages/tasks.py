@@ -52,8 +52,12 @@ def task(task_id: int):
     session, user = db.session(), current_actor()
     task = get_task(session, task_id, user)
     context = _context(session, task)
-    if task.status != "ready" and request.method == "GET":
-        return render_template("tasks/closed.html", task=task, names=context.names)
+    if task.status != "ready":
+        if request.method == "GET":
+            return render_template("tasks/closed.html", task=task, names=context.names)
+        if task.completed_by == user.username:  # sent twice (double click, back button): nothing to redo
+            flash(_("You had already answered “%(step)s”.", step=task.title), "info")
+            return redirect(url_for("requests.show", instance_id=task.instance_id), 303)
     candidate = permissions.is_candidate(user, task)
     if not candidate and not permissions.can_act(user, task):
         raise Refused(_("This step is for %(who)s.", who=waiting_for(task, context.names)))
