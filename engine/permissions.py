@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -98,15 +98,21 @@ def _groups(user: User) -> list[str]:
 
 
 def actionable_tasks(user: User) -> Select:
-    """Ready tasks the user may act on now or claim (task lists: one indexed query)."""
-    candidate = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+    """Ready tasks the user may act on now or claim (task lists: one indexed query).
+
+    The tasks are found from the user's side — candidate rows by (kind, name), plus ready tasks
+    assigned to them by (status, assignee) — never by testing every ready task: with 100,000
+    requests that is the difference between 1 ms and 100 ms (bench/README.md, measurement 4).
+    """
+    offered = select(TaskCandidate.task_id).where(or_(
         (TaskCandidate.kind == "user") & (TaskCandidate.name == user.username),
         (TaskCandidate.kind == "group") & TaskCandidate.name.in_(user.all_roles),
     ))
+    assigned = select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.assignee == user.username)
     excluded = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "exclude",
                               TaskCandidate.name == user.username)
     return select(HumanTask).where(
+        HumanTask.id.in_(union(offered, assigned)),
         HumanTask.status == "ready", ~excluded,
         or_(HumanTask.claimed.is_(False), HumanTask.assignee == user.username),
-        or_(HumanTask.assignee == user.username, candidate),
     )
