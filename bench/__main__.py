@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from . import bulk, databases, engine_cost, http_load, report, scale, server  # noqa: E402
+from . import anatomy, bulk, databases, engine_cost, http_load, report, scale, server  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 USERS = ("nadia", "julien", "luc", "thomas", "pierre", "marie", "lea", "sophie", "karim", "claire", "antoine")
@@ -75,6 +75,11 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
         out["scale"]["engine"] = scale.measure_engine(sessions, plan.latency_repeats)
         tokens = server.tokens(sessions, USERS)
         database.dispose()
+        if "http" in args.only:
+            out["anatomy"] = anatomy.measure(database.url, tokens, requests=1 if args.quick else 3)
+            log(f"    SQL statements per API call (median): start {out['anatomy']['start']['statements_median']}, "
+                f"complete {out['anatomy']['complete']['statements_median']}; share of the time waiting on SQL: "
+                f"{out['anatomy']['complete']['sql_time_share']:.0%}")
         port = make_url(database.url).port if kind == "postgresql" else None
         with server.Server(database.url, workdir / f"gunicorn-{kind}.log", threads=plan.threads) as srv:
             out["scale"]["http"] = scale.measure_http(srv.url, tokens, plan.latency_repeats, plan.open_tasks)

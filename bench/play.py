@@ -16,15 +16,18 @@ def start(sessions, starter: str) -> int:
 
 
 def advance(sessions, instance_id: int, steps: int, agent: str,
-            overrides: Mapping[str, Mapping[str, Any]] | None = None, n: int = 0) -> None:
+            overrides: Mapping[str, Mapping[str, Any]] | None = None, n: int = 0, until_end: bool = False) -> None:
     """Complete `steps` tasks, the oldest open one first, answered as scenario.answers says;
-    `overrides` maps a task's bpmn id to answers that win (e.g. a rejection)."""
+    `overrides` maps a task's bpmn id to answers that win (e.g. a rejection). With `until_end`,
+    `steps` is a bound and the request must end within it."""
     overrides = overrides or {}
     for _ in range(steps):
         with unit_of_work(sessions) as s:
             open_tasks = queries.open_tasks(s, instance_id)
             if not open_tasks:
                 status = s.get(Instance, instance_id).status
+                if until_end and status != "running":
+                    return
                 raise RuntimeError(f"instance {instance_id} has no open task left ({status})")
             task = open_tasks[0]
             given = dict(scenario.request_values(agent, n) if task.bpmn_id == "describe_mission" else {})
@@ -32,6 +35,10 @@ def advance(sessions, instance_id: int, steps: int, agent: str,
             actor = scenario.actor_for(task.assignee, task.candidate_users, task.candidate_groups,
                                        task.excluded_users, n)
             complete_task(s, task.id, find_user(s, actor), scenario.answers(task.form, given))
+    if until_end:
+        with unit_of_work(sessions) as s:
+            if s.get(Instance, instance_id).status == "running":
+                raise RuntimeError(f"instance {instance_id} still running after {steps} tasks")
 
 
 def withdraw(sessions, instance_id: int, starter: str) -> None:
@@ -45,13 +52,16 @@ def _running(k):
     return lambda S, i, starter, agent: advance(S, i, k, agent)
 
 
+def _ending(overrides=None):
+    return lambda S, i, starter, agent: advance(S, i, 20, agent, overrides, until_end=True)
+
+
 TEMPLATES = {
     "withdrawn_early": (0.33, lambda S, i, starter, agent: withdraw(S, i, starter)),
-    "rejected_by_coordination": (0.24, lambda S, i, starter, agent: advance(
-        S, i, 2, agent, {"coordinator_review": {"decision": "reject", "comment": "Renfort structurel."}})),
-    "declined_by_agent": (0.10, lambda S, i, starter, agent: advance(
-        S, i, 4, agent, {"agent_consent": {"decision": "decline", "comment": "Pas disponible."}})),
-    "completed": (0.13, _running(9)),
+    "rejected_by_coordination": (0.24, _ending({"coordinator_review": {"decision": "reject",
+                                                                       "comment": "Renfort structurel."}})),
+    "declined_by_agent": (0.10, _ending({"agent_consent": {"decision": "decline", "comment": "Pas disponible."}})),
+    "completed": (0.13, _ending()),
     "waiting_for_description": (0.05, _running(0)),
     "waiting_for_coordination": (0.05, _running(1)),
     "waiting_for_answers": (0.05, _running(2)),
