@@ -71,7 +71,7 @@ def retry_incident(session: Session, kind: str, id: int, actor: User) -> Inciden
     """
     if kind not in KINDS:
         raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [f"one of {', '.join(KINDS)}"]})
-    permissions.require(actor.active and actor.has_role("hr", "admin"), "only hr and admin may retry incidents")
+    permissions.require(permissions.can_retry_incidents(actor), "only hr and admin may retry incidents")
     model = Timer if kind == "timer" else OutboxMessage
     row = session.get(model, id)
     if row is None:

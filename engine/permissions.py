@@ -5,8 +5,10 @@
   the line manager of its starter or agent, and `hr`, `auditor`, `admin` (all requests);
 - act on a task: its assignee, a candidate user, or a holder of a candidate role — unless
   excluded, or the task is claimed by someone else;
+- release a claimed task: whoever claimed it; `hr` and `admin` too, so that work is never stuck;
 - cancel: the starter until the request is approved (withdrawal); `hr` and `admin` always;
-- deploy processes: `process_owner`, `admin`; read the audit: `auditor`, `admin`.
+- deploy processes: `process_owner`, `admin`; read the audit: `auditor`, `admin`;
+- retry an incident (a timer or a mail that kept failing): `hr`, `admin`.
 """
 from __future__ import annotations
 
@@ -41,6 +43,10 @@ def can_administer(user: User) -> bool:
     return user.has_role("admin")
 
 
+def can_retry_incidents(user: User) -> bool:
+    return user.active and user.has_role("hr", "admin")
+
+
 def can_cancel(user: User, instance: Instance) -> bool:
     if user.has_role("hr", "admin"):
         return True
@@ -63,6 +69,10 @@ def can_act(user: User, task: HumanTask) -> bool:
     if task.claimed:
         return task.assignee == user.username
     return is_candidate(user, task)
+
+
+def can_release(user: User, task: HumanTask) -> bool:
+    return bool(task.claimed) and user.active and (task.assignee == user.username or user.has_role("hr", "admin"))
 
 
 def can_see_task(session: Session, user: User, task: HumanTask) -> bool:

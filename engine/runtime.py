@@ -132,8 +132,7 @@ def release_task(session: Session, task_id: int, actor: User) -> HumanTask:
         raise Conflict("this task is no longer waiting")
     if not task.claimed:
         raise Conflict("this task is not claimed")
-    permissions.require(task.assignee == actor.username or actor.has_role("hr", "admin"),
-                        "only the person who claimed this task may release it")
+    permissions.require(permissions.can_release(actor, task), "only the person who claimed this task may release it")
     task.assignee, task.claimed = task.default_assignee, False
     _record_task_event(session, task, EventType.TASK_RELEASED, actor.username)
     session.flush()

@@ -81,7 +81,7 @@ def task(task_id: int):
         fields=formview.build(task.form, values, errors, formview.choices_for(session, task.form)),
         errors=errors, other_errors=_other_errors(task.form, errors),
         can_act=permissions.can_act(user, task),
-        can_release=task.claimed and (task.assignee == user.username or user.has_role("hr", "admin")),
+        can_release=permissions.can_release(user, task),
         can_claim=(not task.claimed and candidate and _is_shared(task)),
         facts=context.facts(exclude={f["id"] for f in formview.editable_fields(task.form)}),
         came_back=_came_back(context, task),
