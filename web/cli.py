@@ -96,6 +96,8 @@ def run_command(host, port, debug):
     from .db import setup
     app = current_app._get_current_object()
     setup(app)
+    if app.config["DEMO_DATA"]:
+        _seed_demo_requests(app)
     click.echo(f"Passerelle on http://{host}:{port}/  (database: {app.config['DATABASE_URL']})")
     # app.run() refuses to block inside the flask CLI; serve with Werkzeug directly.
     from werkzeug.serving import run_simple
@@ -192,3 +194,12 @@ def incidents_retry(ref, actor):
     except PasserelleError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"{incident.ref} re-armed; the next worker pass will try it again")
+
+
+def _seed_demo_requests(app) -> None:
+    """A first run shows requests at several stages, not empty pages (only into an empty database)."""
+    from engine.demo import seed_requests
+    from engine.models import Instance
+    with unit_of_work(app.extensions["passerelle.sessions"]) as session:
+        if session.query(Instance.id).first() is None:
+            click.echo(f"demo: {seed_requests(session)} requests started at various stages")
