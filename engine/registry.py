@@ -73,6 +73,10 @@ def _parse(files: Mapping[str, bytes]):
         raise
     except Exception as err:  # the library raises many kinds; none may escape as a 500
         raise InvalidBundle([Problem(bpmn_name, None, None, f"SpiffWorkflow cannot load this diagram: {err}")]) from None
+    try:  # what cannot be stored cannot be deployed (e.g. the message of a send task)
+        spiff.dump_specs(spec, subprocess_specs)
+    except Exception as err:
+        raise InvalidBundle([Problem(bpmn_name, None, None, f"SpiffWorkflow cannot store this diagram: {err}")]) from None
     return key, spec, subprocess_specs, root
 
 
