@@ -43,9 +43,10 @@ def parse_xml(content: bytes, filename: str = "<upload>") -> etree._Element:
     if len(content) > MAX_FILE_BYTES:
         raise InvalidBundle([Problem(filename, None, None,
                                      f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
+    no_dtd = InvalidBundle([Problem(filename, None, None,
+                                    "DTDs and entity declarations are not allowed in BPMN/DMN files")])
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise InvalidBundle([Problem(filename, None, None,
-                                     "DTDs and entity declarations are not allowed in BPMN/DMN files")])
+        raise no_dtd
     try:
         root = etree.fromstring(content, parser=_parser())
     except etree.XMLSyntaxError as err:
@@ -53,6 +54,8 @@ def parse_xml(content: bytes, filename: str = "<upload>") -> etree._Element:
         raise InvalidBundle([Problem(filename, line, None, f"not well-formed XML: {err.msg}")]) from None
     if root is None:
         raise InvalidBundle([Problem(filename, None, None, "empty file")])
+    if root.getroottree().docinfo.doctype:  # the byte test misses a DTD in UTF-16 or UTF-32
+        raise no_dtd
     return root
 
 
