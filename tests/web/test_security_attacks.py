@@ -3,20 +3,27 @@ nothing changed.
 
 - hostile uploads: XXE, billion laughs, DTDs fetched over the network, files too large, not XML,
   not BPMN, broken diagrams, forbidden code, and the real diagrams of the shared corpus;
+- sign-in: redirects to another site, throttling dodged by address or by spelling, cookies, tokens
+  that would be readable in the database or outlive their account, the API ridden by a cookie;
 """
 from __future__ import annotations
 
+import hashlib
 import http.server
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from engine.models import AuditEvent, ProcessFile, ProcessVersion
+from engine import (DEMO_ORGANISATION, load_organisation_file, make_engine, make_session_factory, unit_of_work,
+                    upgrade_schema)
+from engine.models import ApiToken, AuditEvent, Instance, ProcessFile, ProcessVersion, User
+from web import create_app
+from web.security import limiter
 
 from ..engine.test_validation import COMPANIONS, CORPUS, EXPECTED
 from .api_helpers import DIAGRAMS
-from .page_client import text_of
+from .page_client import TOKEN, Person, text_of
 from .test_security_matrix import Browser
 
 BPMN = (DIAGRAMS / "approval_test.bpmn").read_text(encoding="utf-8")
@@ -189,3 +196,144 @@ def test_the_corpus_through_the_api_only_valid_diagrams_deploy(app, api):
     versions, files, events = deployed_state(app)
     assert versions == before[0] + deployed and events == before[2] + deployed  # one process_deployed each
     assert deployed == sum(verdict is None for verdict in {**EXPECTED, **UNSTORABLE}.values())
+
+
+# --- sign-in: redirects, throttling, cookies, tokens --------------------------------------------
+
+def sign_in_form(client, username: str, password: str = "demo", address: str = "127.0.0.1", **fields):
+    page = client.get("/login", environ_base={"REMOTE_ADDR": address}).get_data(as_text=True)
+    token = TOKEN.search(page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, **fields},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/ /evil.example",
+                                    "/\\evil.example", "//evil.example", "https://evil.example/", "/%0a/x\x00",
+                                    "\t/evil.example"])
+def test_signing_in_never_leads_to_another_site(client, target):
+    response = sign_in_form(client, "nadia", next=target)
+    assert response.status_code == 303
+    assert response.location == "/", response.location  # browsers read "/\t/x" as "//x": another site
+    person = Person(client)
+    person.token = TOKEN.search(client.get("/").get_data(as_text=True)).group(1)
+    response = person.post("/language", {"lang": "en", "next": target})
+    assert response.status_code == 303 and response.location == "/", response.location
+
+
+@pytest.fixture
+def throttled(database_url, tmp_path):
+    """The application with sign-in throttling on: three failed attempts a minute."""
+    application = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
+                              "RATELIMIT_ENABLED": True, "LOGIN_LIMIT": "3 per minute"})
+    application.instance_path = str(tmp_path / "instance")
+    limiter.reset()
+    yield application
+    limiter.reset()
+    application.extensions["passerelle.db"].dispose()
+
+
+def test_an_account_is_throttled_from_any_address_and_however_its_name_is_spelt(throttled):
+    client = throttled.test_client()
+    for address, spelling in (("10.0.0.1", "claire"), ("10.0.0.2", " claire"), ("10.0.0.3", "claire ")):
+        assert sign_in_form(client, spelling, "guess", address).status_code == 401
+    # the right password, from a fourth address, with yet another spelling: still too many attempts
+    response = sign_in_form(client, "\tclaire  ", "demo", "10.0.0.4")
+    assert response.status_code == 429
+    assert "Trop de tentatives" in text_of(response.get_data(as_text=True))
+    assert client.get("/", environ_base={"REMOTE_ADDR": "10.0.0.4"}).status_code == 302  # not signed in
+    api = throttled.test_client()
+    for address in ("10.0.1.1", "10.0.1.2", "10.0.1.3"):
+        answer = api.post("/api/v1/auth/token", json={"username": "nadia", "password": "guess"},
+                          environ_base={"REMOTE_ADDR": address})
+        assert answer.status_code == 401
+    answer = api.post("/api/v1/auth/token", json={"username": "nadia", "password": "demo"},
+                      environ_base={"REMOTE_ADDR": "10.0.1.4"})
+    assert answer.status_code == 429 and "token" not in answer.get_json()
+
+
+def test_an_address_is_throttled_whichever_accounts_it_tries(throttled):
+    client = throttled.test_client()
+    for username in ("luc", "ines", "hugo"):
+        assert sign_in_form(client, username, "guess", "10.0.2.1").status_code == 401
+    assert sign_in_form(client, "antoine", "demo", "10.0.2.1").status_code == 429
+    assert sign_in_form(throttled.test_client(), "antoine", "demo", "10.0.2.2").status_code == 303
+    with sessions(throttled)() as s:
+        failed = s.scalars(select(AuditEvent.actor).where(AuditEvent.type == "sign_in_failed")).all()
+    assert sorted(failed) == ["hugo", "ines", "luc"]  # each failure recorded; throttled attempts never reach it
+
+
+def _session_cookie(response) -> str:
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    return cookie
+
+
+@pytest.mark.parametrize("settings, secure", [({}, False), ({"SESSION_COOKIE_SECURE": True}, True)])
+def test_the_session_cookie_is_httponly_samesite_and_secure_when_configured(database_url, tmp_path, settings, secure):
+    application = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "c" * 40,
+                              "RATELIMIT_ENABLED": False, **settings})
+    application.instance_path = str(tmp_path / "instance")
+    try:
+        cookie = _session_cookie(sign_in_form(application.test_client(), "nadia"))
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "path"} <= attributes and "samesite=lax" in cookie.lower()
+        assert ("secure" in attributes) is secure
+        assert "expires" not in attributes  # ends with the browser session
+    finally:
+        application.extensions["passerelle.db"].dispose()
+
+
+def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.sqlite'}"
+    database = make_engine(url)
+    upgrade_schema(database)  # `passerelle db upgrade`, `passerelle org load`: production does neither itself
+    with unit_of_work(make_session_factory(database)) as s:
+        load_organisation_file(s, DEMO_ORGANISATION)
+    database.dispose()
+    monkeypatch.setenv("PASSERELLE_ENV", "production")
+    application = create_app({"DATABASE_URL": url, "SECRET_KEY": "p" * 40, "RATELIMIT_ENABLED": False})
+    application.instance_path = str(tmp_path / "instance")
+    try:
+        cookie = _session_cookie(sign_in_form(application.test_client(), "nadia"))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    finally:
+        application.extensions["passerelle.db"].dispose()
+
+
+def test_the_api_ignores_the_session_cookie(app, client):
+    """A page open in the browser cannot be made to call the API: the API takes bearer tokens only."""
+    assert sign_in_form(client, "karim").status_code == 303
+    with sessions(app)() as s:
+        started = s.scalar(select(func.count()).select_from(Instance))
+    response = client.post("/api/v1/instances", json={"process": "end_of_career_mission", "data": {}})
+    assert response.status_code == 401
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    with sessions(app)() as s:
+        assert s.scalar(select(func.count()).select_from(Instance)) == started
+
+
+def test_tokens_are_stored_as_digests_and_die_with_the_account(app, client):
+    token = client.post("/api/v1/auth/token", json={"username": "karim", "password": "demo"}).get_json()["token"]
+    with sessions(app)() as s:
+        [row] = s.execute(select(ApiToken.__table__)).all()
+        assert token not in repr(tuple(row))
+        assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        stored = s.scalar(select(User.password_hash).where(User.username == "karim"))
+        assert stored.startswith(("scrypt:", "pbkdf2:")) and "demo" not in stored
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    # the hash itself is no token
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {row.token_hash}"}).status_code == 401
+    page = Person(app.test_client(), "karim")
+    with unit_of_work(sessions(app)) as s:
+        s.execute(update(User).where(User.username == "karim").values(active=False))
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    assert page.get("/").status_code == 302  # signed out of the pages too
+
+
+def test_a_wrong_password_and_an_unknown_account_look_the_same(client):
+    unknown = sign_in_form(client, "nobody", "demo")
+    wrong = sign_in_form(client, "nadia", "nope")
+    assert unknown.status_code == wrong.status_code == 401
+    message = "Cet identifiant et ce mot de passe ne correspondent pas"
+    assert message in text_of(unknown.get_data(as_text=True)) and message in text_of(wrong.get_data(as_text=True))

@@ -27,14 +27,22 @@ class LoginForm(FlaskForm):
 
 
 def safe_target(target: str | None, default: str) -> str:
-    """Only local paths: never send someone to another site after signing in."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """Only local paths: never send someone to another site after signing in. Browsers drop tabs
+    and newlines from an address and read a backslash as a slash, so "/<tab>/evil.example" would be
+    "//evil.example": no whitespace, control character or backslash at all."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(c.isspace() or not c.isprintable() or c == "\\" for c in target)):
         return target
     return default
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_LIMIT"]
+
+
+def _account() -> str:
+    # the name as login() reads it (stripped): " claire" and "claire " are claire's attempts too
+    return (request.form.get("username") or "").strip().lower()[:64]
 
 
 def _failed(response) -> bool:
@@ -44,8 +52,7 @@ def _failed(response) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, key_func=lambda: "sign-in-address:" + get_remote_address(), methods=["POST"],
                deduct_when=_failed)
-@limiter.limit(_login_limit, key_func=lambda: "sign-in-account:" + (request.form.get("username") or "").lower(),
-               methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limit, key_func=lambda: "sign-in-account:" + _account(), methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("tasks.home"))
