@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -337,3 +339,21 @@ def test_a_wrong_password_and_an_unknown_account_look_the_same(client):
     assert unknown.status_code == wrong.status_code == 401
     message = "Cet identifiant et ce mot de passe ne correspondent pas"
     assert message in text_of(unknown.get_data(as_text=True)) and message in text_of(wrong.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("name", ["approval\x00test.bpmn", "approval\ntest.bpmn", "approval\x7ftest.bpmn"])
+def test_a_file_name_no_browser_would_send_is_no_file(app, name):
+    luc = Person(app.test_client(), "luc")
+    before = deployed_state(app)
+    files = [(io.BytesIO(BPMN.encode()), name), (io.BytesIO(DMN), "approval_rule.dmn")]
+    response = luc.post("/processes/upload", {"comment": "", "files": files}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Choisissez un fichier .bpmn" in text_of(response.get_data(as_text=True))
+    assert not (Path(app.instance_path) / "uploads").exists() or not any((Path(app.instance_path) / "uploads").iterdir())
+    api = app.test_client()
+    token = api.post("/api/v1/auth/token", json={"username": "luc", "password": "demo"}).get_json()["token"]
+    answer = api.post("/api/v1/processes/deploy", headers={"Authorization": f"Bearer {token}"},
+                      data={"files": [(io.BytesIO(BPMN.encode()), name), (io.BytesIO(DMN), "approval_rule.dmn")]},
+                      content_type="multipart/form-data")
+    assert answer.status_code in (201, 422)  # the API names its own refusals (a DEL is a character)
+    assert deployed_state(app)[0] == before[0] + (answer.status_code == 201)

@@ -110,7 +110,7 @@ def _received_files() -> tuple[dict[str, bytes], list[str]]:
     errors: list[str] = []
     for upload in request.files.getlist("files"):
         name = Path(upload.filename or "").name
-        if not name:
+        if not name or not name.isprintable():  # no browser sends a NUL or a newline in a file name
             continue
         if not name.lower().endswith(ALLOWED_SUFFIXES):
             errors.append(_("“%(name)s” is not a .bpmn or .dmn file.", name=name))
