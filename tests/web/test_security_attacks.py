@@ -357,3 +357,109 @@ def test_a_file_name_no_browser_would_send_is_no_file(app, name):
                       content_type="multipart/form-data")
     assert answer.status_code in (201, 422)  # the API names its own refusals (a DEL is a character)
     assert deployed_state(app)[0] == before[0] + (answer.status_code == 201)
+
+
+# --- diagram code that runs away at run time ------------------------------------------------------
+
+RUNAWAY_SCRIPT = """if how == 'text':
+    made = 'a' * n
+elif how == 'loop':
+    i = 0
+    while i &lt; n:
+        i = i + 1
+elif how == 'power':
+    made = 10 ** n
+elif how == 'literal':
+    made = 10 ** 10 ** 10
+elif how == 'recursion':
+    made = (lambda f: f(f))(lambda f: f(f))
+else:
+    made = n
+"""
+HOWS = ("text", "loop", "power", "literal", "recursion", "small")
+RUNAWAY_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_runaway" targetNamespace="http://passerelle.test/bpmn">
+  <bpmn:process id="runaway" name="Runaway" isExecutable="true">
+    <bpmn:documentation>A script whose cost the person who starts it chooses.</bpmn:documentation>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="ask" name="Ask" camunda:assignee="${{started_by}}">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="n" label="How much" type="long">
+          <camunda:validation><camunda:constraint name="required" /></camunda:validation></camunda:formField>
+        <camunda:formField id="how" label="How" type="enum">
+          {"".join(f'<camunda:value id="{how}" name="{how}" />' for how in HOWS)}
+          <camunda:validation><camunda:constraint name="required" /></camunda:validation></camunda:formField>
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:scriptTask id="work" name="Work" scriptFormat="python">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>{RUNAWAY_SCRIPT}</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="after" name="After" camunda:assignee="${{started_by}}">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask" />
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="work" />
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="after" />
+    <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+@pytest.fixture
+def runaway(api):
+    """The runaway diagram deployed by its process owner (it passes validation: its code is allowed)."""
+    response = api("luc").post("/api/v1/processes/deploy", data={"comment": "runaway"},
+                               files=[("files", ("runaway.bpmn", RUNAWAY_BPMN, "application/xml"))])
+    assert response.status_code == 201, response.text
+    return api("thomas")
+
+
+def _run(client, how: str, n: int) -> dict:
+    started = client.post("/api/v1/instances", json={"process": "runaway"})
+    assert started.status_code == 201, started.text
+    [task] = started.json()["open_tasks"]
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"n": n, "how": how}})
+    assert done.status_code == 200, done.text
+    return done.json()["instance"]
+
+
+@pytest.mark.parametrize("how, n, reason", [
+    ("text", 10 ** 8, "forbidden code in the diagram: result too large: 100000000 elements"),
+    ("loop", 10 ** 12, "forbidden code in the diagram: evaluation exceeded"),
+    ("power", 10 ** 8, "forbidden code in the diagram: number too large"),
+    ("literal", 0, "forbidden code in the diagram: number too large"),
+    ("recursion", 0, "the process could not go on: RecursionError:maximum recursion depth exceeded"),
+])
+def test_code_that_runs_away_fails_its_request_and_the_server_keeps_serving(app, api, live_server, runaway,
+                                                                            how, n, reason):
+    other = api("nadia")
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(other.get("/api/v1/me").status_code))
+    waiting.start()  # someone else uses the site meanwhile
+    instance = _run(runaway, how, n)
+    waiting.join(timeout=30)
+    assert answers == [200]
+    assert (instance["status"], instance["open_tasks"]) == ("failed", [])
+    assert instance["failure"].startswith(reason), instance["failure"]
+    assert "Traceback" not in instance["failure"] and "/work/" not in instance["failure"]
+    again = runaway.get(f"/api/v1/instances/{instance['id']}").json()
+    assert again["status"] == "failed" and again["failure"] == instance["failure"]
+    trail = runaway.get(f"/api/v1/instances/{instance['id']}/history").json()["items"]
+    assert [e["type"] for e in trail][-2:] == ["task_completed", "instance_failed"]
+    assert trail[-1]["data"] == {"message": instance["failure"], "caused_by": "thomas"}
+    assert api("antoine").get("/api/v1/audit/verify").json()["ok"] is True
+    page = Person(app.test_client(), "thomas", language="en").text(f"/requests/{instance['id']}")
+    assert "This request stopped because of a technical problem." in page
+    trace = Person(app.test_client(), "antoine", language="en").text(f"/audit/requests/{instance['id']}")
+    assert reason in trace
+    # and the next request is served as usual: the same diagram, a reasonable value
+    assert runaway.get("/healthz").status_code == 200
+    fine = _run(runaway, "small", 3)
+    assert fine["status"] == "running" and [t["name"] for t in fine["open_tasks"]] == ["after"]
+    assert fine["data"]["made"] == 3
+
