@@ -463,3 +463,63 @@ def test_code_that_runs_away_fails_its_request_and_the_server_keeps_serving(app,
     assert fine["status"] == "running" and [t["name"] for t in fine["open_tasks"]] == ["after"]
     assert fine["data"]["made"] == 3
 
+
+# --- errors: never a trace of the code, the SQL or the files -------------------------------------
+
+LEAKS = ("Traceback", 'File "', "no_such_table", "SELECT", "sqlalchemy", "OperationalError", "ProgrammingError",
+         "/work/", "site-packages", ".py", "secret detail")
+
+
+@pytest.fixture
+def crashing(app):
+    """The application with two routes that fail the way a bug would: a bad SQL query, a Python error."""
+    from sqlalchemy import text
+
+    from web import db
+
+    def bad_sql():
+        db.session().execute(text("SELECT secret_column FROM no_such_table"))
+
+    def bad_code():
+        raise KeyError("secret detail in /work/main/web/views.py")
+
+    for prefix in ("", "/api/v1"):
+        app.add_url_rule(f"{prefix}/test-only/sql", f"test_sql{prefix}", bad_sql)
+        app.add_url_rule(f"{prefix}/test-only/code", f"test_code{prefix}", bad_code)
+    app.config.update(PROPAGATE_EXCEPTIONS=False, MAX_CONTENT_LENGTH=10_000)
+    return app
+
+
+def test_error_answers_show_nothing_of_the_inside(crashing, caplog):
+    person = Person(crashing.test_client(), "nadia")
+    person.fresh_token()
+    bearer = {"Authorization": "Bearer " + crashing.test_client().post(
+        "/api/v1/auth/token", json={"username": "nadia", "password": "demo"}).get_json()["token"]}
+    api = crashing.test_client()
+    too_big = {"files": [(io.BytesIO(b"x" * 20_000), "big.bpmn")]}
+    answers = {
+        "page 404": (person.get("/no/such/page"), 404),
+        "page 405": (person.get("/logout"), 405),
+        "page 413": (person.post("/processes/upload", too_big, content_type="multipart/form-data"), 413),
+        "page 500 sql": (person.get("/test-only/sql"), 500),
+        "page 500 code": (person.get("/test-only/code"), 500),
+        "api 404": (api.get("/api/v1/no/such/thing", headers=bearer), 404),
+        "api 405": (api.delete("/api/v1/me", headers=bearer), 405),
+        "api 413": (api.post("/api/v1/instances", headers=bearer, json={"process": "x" * 20_000}), 413),
+        "api 500 sql": (api.get("/api/v1/test-only/sql", headers=bearer), 500),
+        "api 500 code": (api.get("/api/v1/test-only/code", headers=bearer), 500),
+    }
+    for name, (response, status) in answers.items():
+        body = response.get_data(as_text=True)
+        assert response.status_code == status, (name, body[:300])
+        assert [leak for leak in LEAKS if leak in body] == [], (name, body[:500])
+        assert response.headers["X-Content-Type-Options"] == "nosniff", name
+        if name.startswith("api"):
+            assert response.is_json and response.get_json()["code"] == status, name
+        else:
+            assert response.mimetype == "text/html", name
+            assert "script-src 'self'" in response.headers["Content-Security-Policy"], name
+            assert "unsafe-inline" not in response.headers["Content-Security-Policy"], name
+            assert response.headers["X-Frame-Options"] == "DENY", name
+            assert "<main" in body, name
+    assert "no_such_table" in caplog.text  # the details go to the log, for the people who run the site
