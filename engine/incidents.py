@@ -47,11 +47,17 @@ def incidents(session: Session, instance_id: int | None = None) -> list[Incident
     if instance_id is not None:
         timers = timers.where(Timer.instance_id == instance_id)
         messages = messages.where(OutboxMessage.instance_id == instance_id)
-    found = [Incident("timer", t.id, t.instance_id, t.bpmn_id, t.attempts, t.last_error, t.next_attempt_at)
-             for t in session.scalars(timers)]
-    found += [Incident("message", m.id, m.instance_id, f"{m.subject} → {m.recipient}", m.attempts, m.last_error,
-                       m.next_attempt_at or m.created_at) for m in session.scalars(messages)]
-    return found
+    return [_incident("timer", t) for t in session.scalars(timers)] + \
+        [_incident("message", m) for m in session.scalars(messages)]
+
+
+def _incident(kind: str, row: Timer | OutboxMessage) -> Incident:
+    # A failed job keeps the time of its last attempt in next_attempt_at (engine.timers).
+    if kind == "timer":
+        return Incident(kind, row.id, row.instance_id, row.bpmn_id, row.attempts, row.last_error,
+                        row.next_attempt_at)
+    return Incident(kind, row.id, row.instance_id, f"{row.subject} → {row.recipient}", row.attempts,
+                    row.last_error, row.next_attempt_at or row.created_at)
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -63,26 +69,29 @@ def parse_ref(ref: str) -> tuple[str, int]:
     return kind, int(number)
 
 
-def retry_incident(session: Session, kind: str, id: int, actor: User) -> Incident:
+def retry_incident(session: Session, kind: str, id: int, actor: User, instance_id: int | None = None) -> Incident:
     """Re-arm a failed timer or message so that the next worker pass tries it again, attempts reset.
 
-    Only `hr` and `admin` may. Raises InvalidData (unknown kind), NotFound (no such incident),
-    PermissionDenied, Conflict (it is not failed, e.g. already retried).
+    Only `hr` and `admin` may. `instance_id`: only a job of that request (a page or an endpoint
+    of one request must not reach another's). Raises InvalidData (unknown kind), NotFound (no
+    such incident), PermissionDenied, Conflict (it is not failed, e.g. already retried, or it is
+    the timer of a request that has ended and can never fire).
     """
     if kind not in KINDS:
         raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [f"one of {', '.join(KINDS)}"]})
     permissions.require(permissions.can_retry_incidents(actor), "only hr and admin may retry incidents")
     model = Timer if kind == "timer" else OutboxMessage
     row = session.get(model, id)
-    if row is None:
-        raise NotFound(f"no {kind} {id}")
+    if row is None or (instance_id is not None and row.instance_id != instance_id):
+        raise NotFound(f"no {kind} {id}" + (f" in request {instance_id}" if instance_id is not None else ""))
     # Writers of a request's audit chain hold its row lock (as the runtime does), then the job's.
     instance = session.get(Instance, row.instance_id, with_for_update=True) if row.instance_id else None
     row = session.get(model, id, with_for_update=True, populate_existing=True)
     if row.status != "failed":
         raise Conflict(f"{kind} {id} is {row.status}, not failed")
-    incident = Incident(kind, row.id, row.instance_id, getattr(row, "bpmn_id", None) or row.subject,
-                        row.attempts, row.last_error, row.next_attempt_at)
+    if kind == "timer" and instance.status != "running":
+        raise Conflict(f"timer {id} belongs to a request that has ended: it can never fire")
+    incident = _incident(kind, row)
     row.status = "waiting" if kind == "timer" else "pending"
     row.attempts, row.next_attempt_at = 0, None
     audit.record(session, EventType.INCIDENT_RETRIED, actor.username, instance_id=row.instance_id,

@@ -174,7 +174,8 @@ def _count_failure(timer: Timer, error: str, now: datetime, settings: WorkerSett
     timer.last_error = error[:2000]
     timer.next_attempt_at = now + backoff(timer.attempts, settings)
     if timer.attempts >= settings.max_attempts:
-        timer.status = "failed"
+        # No next attempt: keep when the last one was made, which is when the incident began.
+        timer.status, timer.next_attempt_at = "failed", now
         log.error("timer %s (%s) of instance %s is now an incident after %s attempts: %s",
                   timer.id, timer.bpmn_id, timer.instance_id, timer.attempts, error)
 
@@ -207,7 +208,7 @@ def send_next_message(sessions: sessionmaker[Session], settings: WorkerSettings,
             message = session.get(OutboxMessage, outgoing.id)
             message.last_error = f"{type(err).__name__}: {err}"[:2000]
             if permanent or attempts >= settings.max_attempts:
-                message.status = "failed"
+                message.status, message.next_attempt_at = "failed", now  # when the incident began
                 log.error("message %s to %s is now an incident: %s", outgoing.id, outgoing.recipient, err)
         return False
     with sessions.begin() as session:

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from engine import (Conflict, PermissionDenied, complete_task, deploy, frozen_at, start_instance, unit_of_work,
-                    verify_audit)
+from engine import (Conflict, NotFound, PermissionDenied, complete_task, deploy, frozen_at, start_instance,
+                    unit_of_work, verify_audit)
 from engine.incidents import incidents, retry_incident
 from engine.mailer import SmtpSettings
 from engine.models import AuditEvent, HumanTask, Instance, OutboxMessage, Timer
@@ -166,6 +166,7 @@ def test_a_failing_timer_backs_off_then_becomes_an_incident_that_can_be_retried(
         assert [(i.ref, i.instance_id, i.what, i.attempts) for i in found] == [(f"timer:{timer.id}", instance_id,
                                                                                   "escalation", 3)]
         assert incidents(s) == found
+        assert found[0].since == due + timedelta(seconds=61 + 121)  # the last attempt, not a retry never made
         # the request itself keeps running, its task still waiting for the manager
         assert s.get(Instance, instance_id).status == "running"
     # nothing more is attempted: an incident waits for a person
@@ -196,10 +197,24 @@ def test_timers_of_an_ended_request_are_no_incidents(timers_app, settings):
     for attempt in range(3):
         worker_pass(timers_app, T0 + timedelta(days=6 + attempt), settings)
     with unit_of_work(timers_app) as s:
-        assert len(incidents(s)) == 1
+        [incident] = incidents(s)
         s.get(Instance, instance_id).status = "cancelled"
     with unit_of_work(timers_app) as s:
         assert incidents(s) == []
+        with pytest.raises(Conflict, match="ended"):
+            retry_incident(s, "timer", incident.id, as_user(s, "karim"))
+
+
+def test_a_retry_names_its_request(timers_app, settings):
+    instance_id, other_id = start(timers_app), start(timers_app, username="pierre")
+    _break_state(timers_app, instance_id)
+    for attempt in range(3):
+        worker_pass(timers_app, T0 + timedelta(days=6 + attempt), settings)
+    with unit_of_work(timers_app) as s:
+        [incident] = incidents(s, instance_id)
+        with pytest.raises(NotFound):
+            retry_incident(s, "timer", incident.id, as_user(s, "karim"), instance_id=other_id)
+        assert retry_incident(s, "timer", incident.id, as_user(s, "karim"), instance_id=instance_id) == incident
 
 
 # --- notifications queued in the outbox --------------------------------------------------------
