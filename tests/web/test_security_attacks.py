@@ -5,6 +5,12 @@ nothing changed.
   not BPMN, broken diagrams, forbidden code, and the real diagrams of the shared corpus;
 - sign-in: redirects to another site, throttling dodged by address or by spelling, cookies, tokens
   that would be readable in the database or outlive their account, the API ridden by a cookie;
+- diagram code that passes validation but runs away at run time: its request fails, with the
+  reason in its trail, and the server goes on serving;
+- errors that could show code, SQL or file paths; markup in titles and diagrams; values slipped in
+  at start to take a decision.
+
+Who may see and do what, role by role, is tried in test_security_matrix.py.
 """
 from __future__ import annotations
 
@@ -523,3 +529,76 @@ def test_error_answers_show_nothing_of_the_inside(crashing, caplog):
             assert response.headers["X-Frame-Options"] == "DENY", name
             assert "<main" in body, name
     assert "no_such_table" in caplog.text  # the details go to the log, for the people who run the site
+
+
+# --- markup from people and from diagrams is shown as text -------------------------------------
+
+EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+RAW = ("<script>alert", "<img src=x")
+
+
+def _svg_is_inert(data: bytes) -> None:
+    from lxml import etree
+    root = etree.fromstring(data)
+    assert root.findall(".//{http://www.w3.org/2000/svg}script") == []
+    assert [name for element in root.iter() for name in element.attrib if name.lower().startswith("on")] == []
+
+
+def test_markup_in_a_title_or_a_diagram_is_shown_as_text(app, client):
+    from lxml import etree
+
+    from engine.xml import BPMN_NS
+
+    from .api_helpers import PROCESSES
+    root = etree.fromstring((PROCESSES / "mission_exchange" / "mission_exchange.bpmn").read_bytes())
+    process = root.find(f"{{{BPMN_NS}}}process")
+    process.set("name", "Bourse " + EVIL)
+    step = next(t for t in process.iter(f"{{{BPMN_NS}}}userTask") if t.get("id") == "post_need")
+    step.set("name", "Publier " + EVIL)
+    step.find(f"{{{BPMN_NS}}}documentation").text = "Décrivez " + EVIL
+    luc = Person(app.test_client(), "luc")
+    response = luc.post("/processes/upload", {"comment": EVIL, "files": [
+        (io.BytesIO(etree.tostring(root, xml_declaration=True, encoding="UTF-8")), "mission_exchange.bpmn")]},
+        content_type="multipart/form-data")
+    assert response.status_code == 303, text_of(response.get_data(as_text=True))[-500:]
+    review = response.location
+    pages = {review: luc.page(review)}
+    _svg_is_inert(luc.get(review + "/diagram.svg").data)
+    assert luc.post(review, {"comment": EVIL}).status_code == 303
+    for url in ("/processes", "/processes/mission_exchange", "/processes/mission_exchange/versions/2"):
+        pages[url] = luc.page(url)
+    _svg_is_inert(luc.get("/processes/mission_exchange/versions/2/diagram.svg").data)
+
+    token = client.post("/api/v1/auth/token", json={"username": "thomas", "password": "demo"}).get_json()["token"]
+    started = client.post("/api/v1/instances", headers={"Authorization": f"Bearer {token}"},
+                          json={"process": "mission_exchange", "data": {"title": "Aide " + EVIL}})
+    assert started.status_code == 201, started.get_data(as_text=True)
+    instance_id, task_id = started.get_json()["id"], started.get_json()["open_tasks"][0]["id"]
+    thomas = Person(app.test_client(), "thomas")
+    for url in ("/", "/requests", "/requests/new", f"/requests/{instance_id}", f"/tasks/{task_id}"):
+        pages[url] = thomas.page(url)
+    _svg_is_inert(thomas.get(f"/requests/{instance_id}/diagram.svg").data)
+    antoine = Person(app.test_client(), "antoine")
+    for url in ("/audit", f"/audit/requests/{instance_id}"):
+        pages[url] = antoine.page(url)
+    for url, page in pages.items():
+        assert [raw for raw in RAW if raw in page] == [], url
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[f"/requests/{instance_id}"]  # shown, as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[f"/tasks/{task_id}"]
+
+
+def test_data_sent_at_start_cannot_take_a_decision_for_someone_else(app, api):
+    """Rules and forms set what gateways read: values slipped in when starting are overwritten."""
+    from .api_helpers import REQUEST, deploy_test_diagram, only_task
+    deploy_test_diagram(api)
+    thomas = api("thomas")
+    started = thomas.post("/api/v1/instances", json={"process": "approval_test", "data": {
+        "route": "auto", "decision": "approve", "comment": "self-approved"}})
+    assert started.status_code == 201
+    task = only_task(started.json(), "request")
+    done = thomas.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": REQUEST}).json()["instance"]
+    assert done["status"] == "running" and done["data"]["route"] == "manager"
+    assert [t["name"] for t in done["open_tasks"]] == ["manager_review"]
+    assert done["open_tasks"][0]["assignee"] == "julien" and done["approved_at"] is None
+    refused = thomas.post("/api/v1/instances", json={"process": "approval_test", "data": {"started_by": "julien"}})
+    assert refused.status_code == 422 and "started_by" in refused.json()["errors"]
