@@ -212,6 +212,7 @@ def test_a_retry_names_its_request(timers_app, settings):
         worker_pass(timers_app, T0 + timedelta(days=6 + attempt), settings)
     with unit_of_work(timers_app) as s:
         [incident] = incidents(s, instance_id)
+        assert incidents(s, [other_id, instance_id]) == [incident] and incidents(s, [other_id]) == incidents(s, []) == []
         with pytest.raises(NotFound):
             retry_incident(s, "timer", incident.id, as_user(s, "karim"), instance_id=other_id)
         assert retry_incident(s, "timer", incident.id, as_user(s, "karim"), instance_id=instance_id) == incident
