@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 from SpiffWorkflow.util.task import TaskState
 
@@ -55,6 +55,9 @@ def tasks(session: Session, user: User, scope: str = "actionable", process: str 
         query = query.where(HumanTask.instance_id.in_(select(Instance.id).where(Instance.process_key == process)))
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
+    # Each task is shown with its request: load those in one more query (not one per task), and
+    # without their saved workflow state, which a list never reads.
+    query = query.options(selectinload(HumanTask.instance).defer(Instance.state))
     return paginate(session, query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at,
                                             HumanTask.id), page, page_size)
 
