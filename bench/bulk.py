@@ -252,12 +252,16 @@ def load(database, instances: int, batch: int = 2_000, log=print) -> dict[str, i
 
 
 def _after_bulk_load(engine) -> None:
-    """Move PostgreSQL's id sequences past the explicit ids, and let both planners know the data
-    (autovacuum would ANALYZE on its own after such a load; SQLite only when asked)."""
+    """Move PostgreSQL's id sequences past the explicit ids, and leave the database as years of
+    use would: PostgreSQL vacuumed and analysed (autovacuum's work), SQLite analysed."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             for table in Base.metadata.sorted_tables:
                 if "id" in table.c and table.c.id.type.python_type is int:
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                       f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"))
-        conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
