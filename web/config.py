@@ -36,6 +36,10 @@ BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
 # Sign-in throttling (Flask-Limiter syntax), per account and per address.
 LOGIN_LIMIT = "10 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
+# Reverse proxies (load balancers) in front of the servers whose X-Forwarded-For header to trust.
+# 0 ignores the header (anyone can send it); behind one load balancer set 1, or sign-in throttling
+# and the audit trail see the balancer's address instead of each person's.
+TRUSTED_PROXIES = 0
 # Public URL of the site, used in e-mail links.
 BASE_URL = "http://127.0.0.1:5000"
 # SMTP for notifications (sent by `passerelle worker`).

@@ -6,6 +6,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.models import User
 
@@ -35,6 +36,9 @@ class LoginUser:
 
 
 def init_app(app) -> None:
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:  # each person's own address, for throttling and the audit trail
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -602,3 +602,44 @@ def test_data_sent_at_start_cannot_take_a_decision_for_someone_else(app, api):
     assert done["open_tasks"][0]["assignee"] == "julien" and done["approved_at"] is None
     refused = thomas.post("/api/v1/instances", json={"process": "approval_test", "data": {"started_by": "julien"}})
     assert refused.status_code == 422 and "started_by" in refused.json()["errors"]
+
+
+# --- behind a load balancer ----------------------------------------------------------------------
+
+def _failed_addresses(app) -> list[str]:
+    with sessions(app)() as s:
+        return [e.data["address"] for e in s.scalars(select(AuditEvent).where(AuditEvent.type == "sign_in_failed")
+                                                      .order_by(AuditEvent.id))]
+
+
+def _from(client, username: str, password: str, forwarded: str, balancer: str = "10.9.9.9"):
+    page = client.get("/login", environ_base={"REMOTE_ADDR": balancer}, headers={"X-Forwarded-For": forwarded})
+    token = TOKEN.search(page.get_data(as_text=True)).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": balancer}, headers={"X-Forwarded-For": forwarded})
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_address_dodges_nothing(throttled):
+    client = throttled.test_client()
+    for n, username in enumerate(("luc", "ines", "hugo")):
+        assert _from(client, username, "guess", f"203.0.113.{n}").status_code == 401
+    assert _from(client, "antoine", "demo", "203.0.113.77").status_code == 429
+    assert _failed_addresses(throttled) == ["10.9.9.9"] * 3
+
+
+def test_behind_a_trusted_load_balancer_each_person_has_their_own_address(database_url, tmp_path):
+    application = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
+                              "RATELIMIT_ENABLED": True, "LOGIN_LIMIT": "3 per minute", "TRUSTED_PROXIES": 1})
+    application.instance_path = str(tmp_path / "instance")
+    limiter.reset()
+    try:
+        client = application.test_client()
+        for username in ("luc", "ines", "hugo"):
+            assert _from(client, username, "guess", "203.0.113.1").status_code == 401
+        assert _from(client, "antoine", "demo", "203.0.113.1").status_code == 429
+        # someone else, through the same balancer, is not locked out by the first person's failures
+        assert _from(application.test_client(), "antoine", "demo", "203.0.113.2").status_code == 303
+        assert _failed_addresses(application) == ["203.0.113.1"] * 3
+    finally:
+        limiter.reset()
+        application.extensions["passerelle.db"].dispose()
