@@ -13,7 +13,7 @@ from .page_client import Person, assert_error_page, open_task, start_support_mis
 
 PAGE_BLUEPRINTS = ("auth", "tasks", "requests", "processes", "audit")
 SAMPLE_ARGS = {"task_id": 1, "instance_id": 1, "key": "mission_exchange", "number": 1, "token": "abc",
-               "filename": "x.bpmn", "fmt": "csv"}
+               "filename": "x.bpmn", "fmt": "csv", "kind": "message", "incident_id": 1}
 
 
 def post_routes(app) -> list[str]:
@@ -26,7 +26,7 @@ def post_routes(app) -> list[str]:
 
 def test_every_form_needs_its_csrf_token(app):
     urls = post_routes(app)
-    assert len(urls) == 11, urls  # sign in/out, language, task, claim, release, start, withdraw, upload x3
+    assert len(urls) == 12, urls  # sign in/out, language, task, claim, release, start, withdraw, upload x3, retry
     person = Person(app.test_client(), "elodie")
     for url in urls:
         text = assert_error_page(person.post(url, {"lang": "en", "username": "x", "password": "y"}, csrf=False), 400)

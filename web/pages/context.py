@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.models import AuditEvent, HumanTask, Instance, Organisation
 
 from .formview import editable_fields, readonly_fields
+from .incidents import failure_words
 from .labels import event_label
 from .people import People
 
@@ -161,6 +162,10 @@ class RequestContext:
                                          if problems else _("all rules are met"))]
             elif event.type == "instance_cancelled" and data.get("reason"):
                 moment.items = [Item(_("Reason"), str(data["reason"]), long=True)]
+            elif event.type == "instance_failed" and data.get("message"):
+                moment.items = [Item(_("Reason"), failure_words(str(data["message"])) or "", long=True)]
+            elif event.type == "incident_retried" and isinstance(data.get("attempts"), int):
+                moment.items = [Item(_("Failed attempts before the retry"), str(data["attempts"]))]
             elif event.type in ("task_claimed", "task_released") and data.get("assignee"):
                 moment.items = [Item(_("Now with"), self.names.name(data["assignee"]))] \
                     if event.type == "task_claimed" else []

@@ -5,8 +5,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import (InvalidData, cancel_instance, get_instance, list_processes, permissions, queries,
-                    start_instance)
+from engine import (Conflict, InvalidData, cancel_instance, get_instance, incidents, list_processes, permissions,
+                    queries, retry_incident, start_instance)
 
 from .. import db
 from ..diagrams import has_layout, render_svg
@@ -14,12 +14,14 @@ from ..i18n import current_language
 from ..security import current_actor
 from .context import RequestContext, history_names
 from .errors import Refused
+from .incidents import described, failure_words
 from .labels import status_label, status_tone
 from .people import next_steps, people, task_people
 from .texts import HOW_LONG, NEXT, explained, localized, readme_for_people, simple_markdown
 
 bp = Blueprint("requests", __name__)
 PAGE_SIZE = 50
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL: a larger one is no row, not a database error
 
 
 @bp.before_request
@@ -98,7 +100,28 @@ def show(instance_id: int):
         waiting_steps=_unique(t.title for t in open_tasks),
         can_cancel=instance.status == "running" and permissions.can_cancel(user, instance),
         is_starter=user.username == instance.started_by, has_layout=has_layout(bpmn),
+        incidents=described(instance, incidents(session, instance.id)), failure=failure_words(instance.failure),
+        can_retry=permissions.can_retry_incidents(user),
     )
+
+
+@bp.post(f"/requests/<int(max={MAX_ID}):instance_id>/incidents/<any(timer, message):kind>/"
+         f"<int(max={MAX_ID}):incident_id>/retry")
+def retry(instance_id: int, kind: str, incident_id: int):
+    """An operator re-arms a background job of this request that kept failing."""
+    session, user = db.session(), current_actor()
+    instance = get_instance(session, instance_id, user)
+    if not permissions.can_retry_incidents(user):
+        raise Refused(_("Only HR and administrators can retry a technical problem."))
+    try:
+        retry_incident(session, kind, incident_id, user, instance_id=instance.id)
+    except Conflict:  # retried meanwhile (or sent twice): say where it stands rather than fail
+        session.rollback()
+        flash(_("This problem has already been retried, or no longer blocks the request."), "info")
+    else:
+        db.commit()
+        flash(_("Retry requested: Passerelle will try again within a few minutes."), "success")
+    return redirect(url_for("requests.show", instance_id=instance_id), 303)
 
 
 def _unique(titles) -> list[str]:
