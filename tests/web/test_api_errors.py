@@ -22,6 +22,7 @@ CONTRACT = {
     ("get", "/api/v1/instances"): {401},
     ("get", "/api/v1/instances/{instance_id}"): {401, 404},
     ("post", "/api/v1/instances/{instance_id}/cancel"): {400, 401, 403, 404, 409, 422},
+    ("post", "/api/v1/instances/{instance_id}/incidents/{kind}/{incident_id}/retry"): {401, 403, 404, 409},
     ("get", "/api/v1/instances/{instance_id}/history"): {401, 404},
     ("get", "/api/v1/instances/{instance_id}/diagram.svg"): {401, 404},
     ("get", "/api/v1/tasks"): {401},

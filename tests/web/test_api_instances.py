@@ -9,7 +9,7 @@ import pytest
 from .api_helpers import REQUEST, assert_error, deploy_test_diagram, only_task, start_request
 
 INSTANCE_KEYS = {"id", "process", "version", "title", "status", "end_state", "started_by", "started_at", "ended_at",
-                 "approved_at", "agent", "failure", "can_cancel", "data", "open_tasks"}
+                 "approved_at", "agent", "failure", "can_cancel", "data", "open_tasks", "incidents"}
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def test_start_returns_the_instance_and_its_first_task(api, deployed):
         "thomas", "ready", body["id"], True)
     assert [f["id"] for f in task["form"]["fields"]] == ["title", "days", "start_date", "agent", "urgent", "kind"]
     assert body["can_cancel"] is True
+    assert body["incidents"] == []  # tests/web/test_incidents.py makes some
 
 
 def test_start_errors(api, deployed):

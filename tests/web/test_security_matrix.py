@@ -61,6 +61,8 @@ CANCELS = {"A": {"thomas", "karim", "elodie"}, "B": {"karim", "elodie"}, "C": {"
            "F": {"julien", "karim", "elodie"}, "E": {"thomas", "karim", "elodie"}}
 #: who may release a task claimed by ines: ines herself, hr and admin
 RELEASES_TC = {"ines", "karim", "elodie"}
+#: who may retry an incident (a job that kept failing): hr and admin
+RETRIES_INCIDENTS = {"karim", "elodie"}
 PROCESS_OWNERS = {"luc", "elodie"}
 AUDITORS = {"antoine", "elodie"}
 HR_ONLY_STARTERS = {"karim"}
@@ -230,6 +232,9 @@ def world(tmp_path_factory):
         assert response.status_code == 200, response.get_data(as_text=True)
         tokens[username] = response.get_json()["token"]
     ids["token"] = _stage_spoilt_upload(app, pages[UPLOADER])
+    with sessions() as s:  # a job of A that is no incident (a notice still to send): retrying it acts on nothing
+        ids["MA"] = s.scalars(select(OutboxMessage.id).where(OutboxMessage.instance_id == ids["A"])).first()
+        assert ids["MA"] is not None
     yield World(app, ids, pages, tokens)
     app.extensions["passerelle.db"].dispose()
 
@@ -290,6 +295,10 @@ def cancelling(request: str, yes: int) -> Expect:
 
 def releasing(yes: int) -> Expect:
     return lambda user: yes if user in RELEASES_TC else 403 if user in SEES["C"] else 404
+
+
+def retrying(request: str, yes: int) -> Expect:
+    return lambda user: yes if user in RETRIES_INCIDENTS else 403 if user in SEES[request] else 404
 
 
 def upload_owner(yes: int) -> Expect:
@@ -405,6 +414,8 @@ PAGE_WRITES = [
     Row("POST", "/requests/new/hr_only", only(HR_ONLY_STARTERS, 303), changes=lambda u: u in HR_ONLY_STARTERS),
     *[Row("POST", f"/requests/{{{r}}}/withdraw", cancelling(r, 422), data={"reason": ""}) for r in "ABCF"],
     Row("POST", "/requests/{E}/withdraw", seen("E", 303), data={"reason": "again"}),
+    # not an incident: the operator is told so on the request page; anyone else is refused
+    Row("POST", "/requests/{A}/incidents/message/{MA}/retry", retrying("A", 303)),
     Row("POST", "/processes/upload", only(PROCESS_OWNERS, 422), files=NOT_XML),
     Row("POST", "/processes/upload/{token}", upload_owner(422), data={"comment": "spoilt"}),
     Row("POST", "/processes/upload/{token}/discard", upload_owner(303), changes=lambda u: u == UPLOADER),
@@ -417,6 +428,7 @@ API_WRITES = [
         data={"process": "hr_only", "data": {"started_by": "someone else"}}),
     *[Row("POST", f"/api/v1/instances/{{{r}}}/cancel", cancelling(r, 422), data={"reason": ""}) for r in "ABCF"],
     Row("POST", "/api/v1/instances/{E}/cancel", cancelling("E", 409), data={"reason": "again"}),
+    Row("POST", "/api/v1/instances/{A}/incidents/message/{MA}/retry", retrying("A", 409)),
     *[Row("POST", f"/api/v1/tasks/{{{t}}}/complete", acting(t, 422), data={"data": {}}) for t in ("TA", "TB", "TC", "TF")],
     Row("POST", "/api/v1/tasks/{TD}/complete", seen("A", 409), data={"data": {}}),  # done: 409 for who sees it
     Row("POST", "/api/v1/tasks/{TC}/claim", acting("TC", 200)),

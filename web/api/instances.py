@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, g
 
-from engine import cancel_instance, get_instance, queries, start_instance
+from engine import cancel_instance, get_instance, permissions, queries, retry_incident, start_instance
 
 from .. import db
 from ..diagrams import render_svg
@@ -62,6 +62,23 @@ def cancel(body, instance_id):
     """Withdraw (the starter, until approved) or cancel (`hr`, `admin`) a running request."""
     session = db.session()
     instance = cancel_instance(session, instance_id, g.api_user, body["reason"])
+    db.commit()
+    return representations.instance(session, g.api_user, instance)
+
+
+@blp.route(f"/{ID}/incidents/<any(timer, message):kind>/<int(max={MAX_ID}):incident_id>/retry", methods=["POST"])
+@blp.response(200, InstanceSchema)
+@responds(*errors.COMMON, 403, 404, 409)
+def retry(instance_id, kind, incident_id):
+    """Re-arm an incident of this request (`hr`, `admin`): the worker tries the job again, attempts reset.
+
+    404 if the request or the incident is unknown (or not this request's); 409 if it is not an
+    incident any more (already retried, or its request has ended).
+    """
+    session = db.session()
+    instance = get_instance(session, instance_id, g.api_user)
+    permissions.require(permissions.can_retry_incidents(g.api_user), "only hr and admin may retry incidents")
+    retry_incident(session, kind, incident_id, g.api_user, instance_id=instance.id)
     db.commit()
     return representations.instance(session, g.api_user, instance)
 

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import permissions, queries
+from engine import Incident, incidents, permissions, queries
 from engine.models import AuditEvent, Directorate, HumanTask, Instance, ProcessVersion, User
 from engine.queries import Page
 
@@ -66,9 +66,17 @@ def _field(spec: dict[str, Any]) -> dict[str, Any]:
             "constraints": dict(spec.get("constraints") or {}), "properties": dict(spec.get("properties") or {})}
 
 
-def instance(session: Session, actor: User, row: Instance, open_tasks: list[HumanTask] | None = None) -> dict[str, Any]:
+def incident(found: Incident) -> dict[str, Any]:
+    return {"kind": found.kind, "id": found.id, "what": found.what, "attempts": found.attempts,
+            "last_error": found.last_error, "since": found.since}
+
+
+def instance(session: Session, actor: User, row: Instance, open_tasks: list[HumanTask] | None = None,
+             open_incidents: list[Incident] | None = None) -> dict[str, Any]:
     if open_tasks is None:
         open_tasks = queries.open_tasks(session, row.id)
+    if open_incidents is None:
+        open_incidents = incidents(session, row.id)
     return {
         "id": row.id, "process": row.process_key, "version": row.version.version, "title": row.title,
         "status": row.status, "end_state": row.end_state, "started_by": row.started_by, "started_at": row.started_at,
@@ -76,18 +84,22 @@ def instance(session: Session, actor: User, row: Instance, open_tasks: list[Huma
         "can_cancel": row.status == "running" and permissions.can_cancel(actor, row),
         "data": dict(row.data or {}),
         "open_tasks": [task(actor, t) for t in open_tasks],
+        "incidents": [incident(i) for i in open_incidents],
     }
 
 
 def instance_page(session: Session, actor: User, result: Page) -> dict[str, Any]:
-    """A page of instances, their open tasks read in one query rather than one per instance."""
+    """A page of instances, their open tasks and incidents read in one query each rather than one per instance."""
     ids = [row.id for row in result.items]
     waiting: dict[int, list[HumanTask]] = {i: [] for i in ids}
+    failing: dict[int, list[Incident]] = {i: [] for i in ids}
     if ids:
         for row in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids),
                                                            HumanTask.status == "ready").order_by(HumanTask.id)):
             waiting[row.instance_id].append(row)
-    return page(result, lambda row: instance(session, actor, row, waiting[row.id]))
+        for found in incidents(session, ids):
+            failing[found.instance_id].append(found)
+    return page(result, lambda row: instance(session, actor, row, waiting[row.id], failing[row.id]))
 
 
 def task_page(session: Session, actor: User, result: Page) -> dict[str, Any]:

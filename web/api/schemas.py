@@ -251,6 +251,17 @@ class CompleteTaskSchema(ma.Schema):
 
 # --- instances ------------------------------------------------------------------------------------
 
+class IncidentSchema(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["timer", "message"]),
+                         metadata={"description": "a timer that would not fire, or an e-mail that could not be sent"})
+    id = fields.Integer(required=True, metadata={"description": "the timer's or the message's id (to retry it)"})
+    what = fields.String(required=True, metadata={
+        "description": "the timer's BPMN id, or the message's `subject → recipient`"})
+    attempts = fields.Integer(required=True, metadata={"description": "attempts made before it became an incident"})
+    last_error = fields.String(allow_none=True, required=True, metadata={"description": "the last attempt's error"})
+    since = UTCDateTime(allow_none=True, required=True, metadata={"description": "when the last attempt was made"})
+
+
 class InstanceSchema(ma.Schema):
     id = fields.Integer(required=True)
     process = fields.String(required=True)
@@ -267,6 +278,8 @@ class InstanceSchema(ma.Schema):
     can_cancel = fields.Boolean(required=True)
     data = fields.Dict(keys=fields.String(), required=True)
     open_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+    incidents = fields.List(fields.Nested(IncidentSchema), required=True, metadata={
+        "description": "background jobs of this request that kept failing; `hr` and `admin` may retry them"})
 
 
 InstancePageSchema = page_of(InstanceSchema, "InstancePageSchema")
