@@ -73,6 +73,8 @@ class User(Base):
     career_end: Mapped[date | None] = mapped_column(Date, nullable=True)
     organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped at sign-out: every session cookie issued before (copies included) stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.all_roles for role in roles)

@@ -32,7 +32,8 @@ class LoginUser:
         self.is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        # Flask-Login's "alternative id": signing out bumps the version, revoking every copy.
+        return f"{self.user.id}:{self.user.session_version or 0}"
 
 
 def init_app(app) -> None:
@@ -49,11 +50,21 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
+    ident, _, version = str(user_id).partition(":")
     try:
-        user = db.session().get(User, int(user_id))
+        user = db.session().get(User, int(ident))
+        version = int(version)
     except (TypeError, ValueError):
         return None
-    return LoginUser(user) if user is not None and user.active else None
+    if user is None or not user.active or (user.session_version or 0) != version:
+        return None
+    return LoginUser(user)
+
+
+def end_sessions(user: User) -> None:
+    """Sign `user` out everywhere: sessions issued before this (and copies of them) stop working."""
+    user.session_version = (user.session_version or 0) + 1
+    db.commit()
 
 
 def current_actor() -> User | None:

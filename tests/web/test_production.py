@@ -170,7 +170,7 @@ def test_state_from_the_previous_schema_and_serializer_runs_forward(database_url
     config = alembic_config(database_url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, ScriptDirectory.from_config(config).get_base())
+        command.upgrade(config, "head")
     sessions = make_session_factory(engine)
     with unit_of_work(sessions) as s:
         load_organisation_file(s, DEMO_ORGANISATION)
@@ -190,6 +190,10 @@ def test_state_from_the_previous_schema_and_serializer_runs_forward(database_url
         assert "spec" not in state and state["tasks"]
         connection.execute(text("UPDATE instance SET state = :state, serializer_version = :version WHERE id = :id"),
                            {"state": json.dumps(state), "version": PREVIOUS_SERIALIZER, "id": instance_id})
+    # Take the schema back to the oldest revision, as a database of the first release looks.
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, ScriptDirectory.from_config(config).get_base())
     engine.dispose()
 
     passerelle("db", "upgrade", url=database_url)

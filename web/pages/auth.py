@@ -13,7 +13,7 @@ from engine import EventType, authenticate
 from engine.audit import record
 
 from .. import db, i18n
-from ..security import LoginUser, limiter
+from ..security import LoginUser, current_actor, end_sessions, limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -79,6 +79,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    end_sessions(current_actor())
     logout_user()
     flash(_("You are signed out."), "success")
     return redirect(url_for("auth.login"), 303)
