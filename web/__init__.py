@@ -10,6 +10,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Application factory. `test_config` overrides settings (tests, tools)."""
     app = Flask(__name__, instance_relative_config=True)
     config.load(app, test_config)
+    from . import converters
+    converters.init_app(app)  # before any blueprint declares a route
     from . import db
     db.init_app(app)
     from . import security
