@@ -399,7 +399,8 @@ API_READS = [
 EMPTY_DECISION: dict = {}
 PAGE_WRITES = [
     Row("POST", "/login", every(302), anonymous=422, data={"username": "", "password": ""}),
-    Row("POST", "/logout", every(303), fresh_client=True),
+    # signing out revokes every session of that person (a copied cookie too): sign them back in after
+    Row("POST", "/logout", every(303), fresh_client=True, changes=lambda u: u is not ANONYMOUS),
     Row("POST", "/language", every(303), anonymous=303, data={"lang": "en"}, fresh_client=True),
     Row("POST", "/tasks/{TA}", acting("TA", 422), data=EMPTY_DECISION),
     Row("POST", "/tasks/{TB}", acting("TB", 422), data=EMPTY_DECISION),
@@ -525,14 +526,16 @@ def _run_row(world: World, row: Row) -> list[str]:
         if before is not None and fingerprint(world.sessions) != before:
             wrong.append(f"{who}: the database changed ({response.status_code})")
         if acts and response.status_code == expected:
-            _restore(world, row)
+            _restore(world, row, user)
     return wrong
 
 
-def _restore(world: World, row: Row) -> None:
+def _restore(world: World, row: Row, user: str | None) -> None:
     """Put back what a permitted call changed, so that the next person meets the same world."""
     ids, sessions = world.ids, world.sessions
-    if row.url.endswith("{TC}/release"):
+    if row.url == "/logout":
+        world.pages[user] = Person(world.app.test_client(), user)
+    elif row.url.endswith("{TC}/release"):
         _act(sessions, "ines", ids["TC"], claim=True)
     elif row.url.endswith("{TA}/claim"):
         _release(sessions, "julien", ids["TA"])
