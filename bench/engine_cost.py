@@ -151,15 +151,22 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
     log(f"    overhead: {overhead['ratio']}x ({overhead['persisted_median_ms']} ms vs {overhead['bare_median_ms']} ms; "
         f"floor: read + write the instance row {overhead['floor_median_ms']} ms = {overhead['floor_ratio']}x)")
 
-    # Cost curve: carry instances round the loop, timing every round on both sides.
+    # Cost curve: carry instances round the loop, timing every round on both sides; beside each
+    # round, a first round on a brand-new instance is the reference of the same moment.
     old = [(persisted.start(), bare.start()) for _ in range(sizes.growth_instances)]
     curve_p = [[] for _ in range(sizes.growth_rounds)]
     curve_b = [[] for _ in range(sizes.growth_rounds)]
+    ref_p = [[] for _ in range(sizes.growth_rounds)]
+    ref_b = [[] for _ in range(sizes.growth_rounds)]
     for r in range(sizes.growth_rounds):
         for k, (instance_id, workflow) in enumerate(old):
             p, b = _round(persisted, bare, instance_id, workflow, persisted_first=(r + k) % 2 == 0)
             curve_p[r].append(statistics.mean(p))
             curve_b[r].append(statistics.mean(b))
+            if k % 4 == 0:
+                p, b = _round(persisted, bare, persisted.start(), bare.start(), persisted_first=(r + k) % 2 == 1)
+                ref_p[r].append(statistics.mean(p))
+                ref_b[r].append(statistics.mean(b))
     state_fresh = persisted.state_size(persisted.start())
     state_old = persisted.state_size(old[0][0])
     tasks_old = Bare.task_count(old[0][1])
@@ -192,9 +199,15 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
     growth["added_ms_fresh"] = round(growth["persisted_fresh_ms"] - growth["bare_fresh_ms"], 3)
     log(f"    growth over {sizes.growth_rounds} rounds: persisted {growth['persisted_ratio']}x, "
         f"bare {growth['bare_ratio']}x; state {state_fresh} -> {state_old} bytes")
+    def window(samples, r):  # the fresh references of rounds r-2 .. r+2
+        return [t for rs in samples[max(0, r - 2):r + 3] for t in rs]
+
+    rounds = range(sizes.growth_rounds)
     curve = {
-        "round": list(range(sizes.growth_rounds)),
+        "round": list(rounds),
         "persisted_ms": [round(median_ms(c), 3) for c in curve_p],
         "bare_ms": [round(median_ms(c), 3) for c in curve_b],
+        "persisted_growth": [ratio(median_ms(curve_p[r]), median_ms(window(ref_p, r))) for r in rounds],
+        "bare_growth": [ratio(median_ms(curve_b[r]), median_ms(window(ref_b, r))) for r in rounds],
     }
     return {"overhead": overhead, "growth": growth, "curve": curve}
