@@ -170,7 +170,8 @@ def plot(results: dict, path: Path) -> None:
     for axes in (absolute, relative):
         axes.grid(alpha=0.3, which="both")
     relative.set_ylim(bottom=0)
-    absolute.legend(fontsize=8)
+    if absolute.lines:
+        absolute.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
