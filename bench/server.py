@@ -37,10 +37,11 @@ class Server:
         env = {**os.environ, "DATABASE_URL": self.database_url, "PASSERELLE_AUTO_SETUP": "false",
                "PASSERELLE_SECRET_KEY": "bench-" + "k" * 40, "PYTHONUNBUFFERED": "1"}
         self.log = open(self.log_path, "ab")
+        config = ["--config", os.environ["BENCH_GUNICORN_CONF"]] if os.environ.get("BENCH_GUNICORN_CONF") else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
              "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "--log-level", "warning"] + (["--config", os.environ["BENCH_GUNICORN_CONF"]] if os.environ.get("BENCH_GUNICORN_CONF") else []) + ["web:create_app()"],
+             "--log-level", "warning", *config, "web:create_app()"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
