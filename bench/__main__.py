@@ -87,7 +87,8 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
                 f"audit search p95 {out['scale']['http']['audit']['p95_ms']} ms")
             if "http" in args.only:
                 log(f"  3. HTTP load: {plan.load.clients} clients for {plan.load.seconds:g} s")
-                out["http"] = http_load.measure(srv.url, tokens, plan.load, cpu=lambda: server.cpu_snapshot(srv, port), log=log)
+                out["http"] = http_load.measure(srv.url, tokens, plan.load, log=log,
+                                                cpu=lambda: server.cpu_snapshot(srv, port))
                 out["http"]["gunicorn"] = {"workers": srv.workers, "worker_class": "gthread", "threads": srv.threads}
             out["memory"] = {"peak_rss_mib": srv.peak_rss_mib()}
             log(f"  5. peak RSS of the workers: {out['memory']['peak_rss_mib']} MiB")
@@ -126,7 +127,8 @@ def main(argv=None) -> int:
     if args.clients or args.seconds:
         load = http_load.Load(clients=args.clients or load.clients, seconds=args.seconds or load.seconds,
                               warmup_requests=load.warmup_requests)
-    plan = Plan(plan.engine, args.instances or plan.instances, plan.open_tasks, plan.latency_repeats, load, plan.threads)
+    plan = Plan(plan.engine, args.instances or plan.instances, plan.open_tasks, plan.latency_repeats, load,
+                plan.threads)
 
     started = time.perf_counter()
     document = {

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, func, insert, select, text
 
 from engine import audit
-from engine.models import AuditEvent, Base, HumanTask, Instance, User
+from engine.models import Base, Instance, User
 
 from . import play
 
@@ -49,7 +49,8 @@ class Template:
     """The rows of one played request, ready to be cloned."""
 
     def __init__(self, conn, instance_id: int):
-        self.instance = dict(conn.execute(select(Instance.__table__).where(Instance.id == instance_id)).mappings().one())
+        self.instance = dict(conn.execute(select(Instance.__table__).where(Instance.id == instance_id))
+                             .mappings().one())
         self.children: dict[str, list[dict]] = {}   # tables with an instance_id column
         self.grandchildren: dict[str, list[dict]] = {}  # tables hanging off human_task
         task_ids = []
@@ -105,7 +106,8 @@ class Cloner:
         self.rng = random.Random(seed)
         self.next_id = {t.name: (conn.execute(select(func.max(t.c.id))).scalar() or 0) + 1_000
                         for t in Base.metadata.sorted_tables if "id" in t.c and t.c.id.type.python_type is int}
-        self.unique = {t.name: [c.name for c in t.c if c.unique and c.name != "id"] for t in Base.metadata.sorted_tables}
+        self.unique = {t.name: [c.name for c in t.c if c.unique and c.name != "id"]
+                       for t in Base.metadata.sorted_tables}
         self.serial = 0
 
     def _id(self, table: str) -> int:

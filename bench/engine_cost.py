@@ -178,7 +178,8 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
         instance_id, workflow = old[i % len(old)]
         new_id, new_workflow = persisted.start(), bare.start()
         first = i % 2 == 0
-        for target in ((new_id, new_workflow, fresh_p, fresh_b), (instance_id, workflow, old_p, old_b))[::1 if first else -1]:
+        targets = ((new_id, new_workflow, fresh_p, fresh_b), (instance_id, workflow, old_p, old_b))
+        for target in targets if first else targets[::-1]:
             p, b = _round(persisted, bare, target[0], target[1], persisted_first=first)
             target[2].append(statistics.mean(p))
             target[3].append(statistics.mean(b))

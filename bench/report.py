@@ -80,7 +80,8 @@ def markdown(report: dict) -> str:
             cells.append("—" if not peaks else " / ".join(f"{v:.0f}" for v in peaks.values()) + " MiB")
         return f"| 5. peak resident memory of the 2 gunicorn workers (VmHWM) | {cells[0]} | {cells[1]} | |"
 
-    growth_rounds = _get(results, "sqlite", "engine", "growth", "rounds") or _get(results, "postgresql", "engine", "growth", "rounds")
+    growth_rounds = (_get(results, "sqlite", "engine", "growth", "rounds")
+                     or _get(results, "postgresql", "engine", "growth", "rounds"))
     http = _get(results, "postgresql", "http") or _get(results, "sqlite", "http") or {}
     census = _get(results, "postgresql", "scale", "census") or _get(results, "sqlite", "scale", "census") or {}
     lines = [
@@ -97,7 +98,8 @@ def markdown(report: dict) -> str:
         row("　same, bare SpiffWorkflow", "engine", "growth", "bare_ratio", suffix="×"),
         row(f"　ms the engine adds to a completion: fresh → after {growth_rounds} rounds",
             "engine", "growth", "added_ms_summary"),
-        row(f"　saved workflow state, bytes: fresh → after {growth_rounds} rounds", "engine", "growth", "state_summary"),
+        row(f"　saved workflow state, bytes: fresh → after {growth_rounds} rounds", "engine", "growth",
+            "state_summary"),
         row(f"3. HTTP: task completions per second ({http.get('clients', '?')} clients, gunicorn 2 workers)",
             "http", "completions_per_second", target="≥ 100/s on PostgreSQL"),
         row("　HTTP calls per second", "http", "calls_per_second"),
