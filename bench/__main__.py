@@ -141,7 +141,10 @@ def main(argv=None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="passerelle-bench-") as tmp:
         for kind in kinds:
+            load_before = round(os.getloadavg()[0], 2)
             document["results"][kind] = run_kind(kind, plan, args, Path(tmp))
+            # other work on the machine slows the two sides of no ratio alike: say when there was some
+            document["results"][kind]["loadavg"] = [load_before, round(os.getloadavg()[0], 2)]
     document["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     document["duration_s"] = round(time.perf_counter() - started, 1)
     paths = report.write(document, args.out)

@@ -122,9 +122,11 @@ def markdown(report: dict) -> str:
     verdict_lines = [f"- {'met' if v['met'] else '**missed**'}: {v['target']} {v['limit']:g} — "
                      f"{dict(KINDS)[v['database']]}: {v['value']:g}" for v in verdicts(results)]
     machine = report["machine"]
-    header = (f"Run of {report['generated_at']} ({report['mode']}), {machine['cpus']} CPUs, load average "
-              f"{machine['loadavg_start']} at start and {machine['loadavg_end']} at the end; "
-              f"{report['duration_s']:.0f} s in all.")
+    loads = "; ".join(f"{label} part {results[kind]['loadavg'][0]} → {results[kind]['loadavg'][1]}"
+                      for kind, label in KINDS if "loadavg" in results.get(kind, {}))
+    header = (f"Run of {report['generated_at']} ({report['mode']}), {machine['cpus']} CPUs, "
+              f"{report['duration_s']:.0f} s in all; 1-minute load average (2 = both cores busy) at the start and "
+              f"end of each part, this run included: {loads or 'not recorded'}.")
     return "\n".join([header, "", *lines, "", *verdict_lines, ""])
 
 
