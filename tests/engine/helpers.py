@@ -41,3 +41,16 @@ def open_task(session, instance_id: int, bpmn_id: str) -> HumanTask:
 
 
 REQUEST = {"title": "Renfort", "days": 5, "start_date": "2026-12-01", "agent": "thomas", "kind": "a"}
+
+
+def complete(sessions, instance_id: int, bpmn_id: str, username: str, data: dict) -> int:
+    """`username` completes the waiting task `bpmn_id` of the instance, in one unit of work."""
+    from engine import complete_task
+    with unit_of_work(sessions) as s:
+        return complete_task(s, open_task(s, instance_id, bpmn_id).id, as_user(s, username), data).id
+
+
+def walk(sessions, instance_id: int, steps) -> None:
+    """Complete each (bpmn_id, username, data) step in turn."""
+    for bpmn_id, username, data in steps:
+        complete(sessions, instance_id, bpmn_id, username, data)

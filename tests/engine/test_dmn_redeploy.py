@@ -11,7 +11,7 @@ from engine import complete_task, deploy, frozen_at, start_instance, unit_of_wor
 from engine.models import HumanTask, Instance
 from engine.registry import PROCESSES_DIR, bundles_in
 
-from .helpers import as_user, edit, open_task
+from .helpers import as_user, complete, edit, open_task
 
 KEY = "temporary_support_mission"
 DMN = "temporary_support_eligibility.dmn"
@@ -35,11 +35,6 @@ def ceiling_lowered_to_30() -> dict[str, bytes]:
     rule = '<inputEntry id="rule_share_too_high_in_time_share">\n          <text>&gt; {}</text>'
     bundle = edit(bundle, DMN, rule.format(40), rule.format(30))
     return edit(bundle, DMN, "ne peut pas dépasser 40 %", "ne peut pas dépasser 30 %")
-
-
-def complete(sessions, instance_id: int, bpmn_id: str, username: str, data: dict) -> None:
-    with unit_of_work(sessions) as s:
-        complete_task(s, open_task(s, instance_id, bpmn_id).id, as_user(s, username), data)
 
 
 def request(sessions) -> int:

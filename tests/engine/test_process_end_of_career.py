@@ -16,7 +16,7 @@ from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_in
                     queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
-from .helpers import as_user, open_task
+from .helpers import as_user, complete, open_task, walk
 
 KEY = "end_of_career_mission"
 REQUESTED = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
@@ -44,16 +44,6 @@ def request_time():
 def start(sessions, username: str = "sophie") -> int:
     with unit_of_work(sessions) as s:
         return start_instance(s, KEY, as_user(s, username)).id
-
-
-def complete(sessions, instance_id: int, bpmn_id: str, username: str, data: dict) -> None:
-    with unit_of_work(sessions) as s:
-        complete_task(s, open_task(s, instance_id, bpmn_id).id, as_user(s, username), data)
-
-
-def walk(sessions, instance_id: int, steps) -> None:
-    for bpmn_id, username, data in steps:
-        complete(sessions, instance_id, bpmn_id, username, data)
 
 
 def request(sessions, **changes) -> int:

@@ -14,7 +14,7 @@ from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_in
                     queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
-from .helpers import as_user, open_task
+from .helpers import as_user, complete, open_task
 
 KEY = "mission_exchange"
 TODAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -28,11 +28,6 @@ APPROVE = {"decision": "approve", "workload_arrangement": "Le jeudi, l'équipe s
 def today():
     with frozen_at(TODAY):
         yield
-
-
-def complete(sessions, instance_id, bpmn_id, username, data):
-    with unit_of_work(sessions) as s:
-        complete_task(s, open_task(s, instance_id, bpmn_id).id, as_user(s, username), data)
 
 
 def post_need(sessions, need=NEED) -> int:

@@ -15,7 +15,7 @@ from engine import (Conflict, InvalidData, NotFound, PermissionDenied, bundle_of
                     verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
-from .helpers import as_user, edit, open_task
+from .helpers import as_user, complete, edit, open_task
 
 KEY = "skills_sponsorship"
 TODAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -68,11 +68,6 @@ def today():
 def start(sessions, username="thomas") -> int:
     with unit_of_work(sessions) as s:
         return start_instance(s, KEY, as_user(s, username)).id
-
-
-def complete(sessions, instance_id, bpmn_id, username, data):
-    with unit_of_work(sessions) as s:
-        complete_task(s, open_task(s, instance_id, bpmn_id).id, as_user(s, username), data)
 
 
 def walk(sessions, instance_id, until=None, proposal=None):

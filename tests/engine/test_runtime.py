@@ -9,7 +9,7 @@ from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_in
                     frozen_at, release_task, run_due_timers, start_instance, unit_of_work)
 from engine.models import AuditEvent, HumanTask, Instance, Timer
 
-from .helpers import REQUEST, as_user, deploy_approval, open_task
+from .helpers import REQUEST, as_user, complete, deploy_approval, open_task
 
 
 @pytest.fixture
@@ -21,12 +21,6 @@ def approval(org_sessions):
 def start(sessions, username="nadia"):
     with unit_of_work(sessions) as s:
         return start_instance(s, "approval_test", as_user(s, username)).id
-
-
-def complete(sessions, instance_id, bpmn_id, username, data):
-    with unit_of_work(sessions) as s:
-        task = open_task(s, instance_id, bpmn_id)
-        return complete_task(s, task.id, as_user(s, username), data).id
 
 
 def test_start_runs_until_the_first_user_task_and_records_it(approval):
