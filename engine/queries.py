@@ -136,6 +136,7 @@ def diagram_state(instance: Instance) -> DiagramState:
             completed.add(bpmn_id)
         elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
             waiting.add(bpmn_id)
+    completed |= spiff.pruned_completed(workflow)  # history forgotten by the engine, still on the path
     return DiagramState(frozenset(completed), frozenset(waiting - completed if instance.status != "running" else waiting))
 
 

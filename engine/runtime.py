@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, forms, notifications, org, permissions, spiff
+from . import assignment, audit, clock, forms, notifications, org, permissions, spiff, workflow_cache
 from .audit import EventType
 from .errors import Conflict, ForbiddenCode, InvalidData, NotFound, PermissionDenied
 from .facts import agent_of, facts_for
@@ -185,10 +185,7 @@ def run_due_timers(session: Session, instance: Instance, actor: str = "system") 
     _lock(session, instance)
     if instance.status != "running":
         return False
-    workflow = _load(instance)
-    before = {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
-    _advance(session, instance, workflow, actor)
-    return len(before) != len({t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)})
+    return _advance(session, instance, _load(instance), actor) > 0
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -220,6 +217,11 @@ def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
 
 
 def _load(instance: Instance) -> BpmnWorkflow:
+    """The instance's workflow: kept live by this process since its last step, or rebuilt from its
+    saved state (callers hold the instance lock, so the row version they read is current)."""
+    workflow = workflow_cache.take(object_session(instance), instance)
+    if workflow is not None:
+        return workflow
     return spiff.load_state(instance.state, current_specs(instance.version), instance.serializer_version,
                             _script_engine)
 
@@ -244,15 +246,19 @@ def _lookups(session: Session) -> forms.Lookups:
     return forms.Lookups(user_roles, organisation_kind)
 
 
-def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
-    """Run engine steps until the workflow waits, then mirror its waiting work into our tables."""
+def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> int:
+    """Run engine steps until the workflow waits, then mirror its waiting work into our tables.
+    Returns how many tasks the engine completed."""
     version = instance.version.version
+    completed = 0
 
     def will_complete(task):
         if isinstance(task.task_spec, BusinessRuleTaskMixin):
             task.data.update(facts_for(session, instance, {**instance.data, **task.data}))
 
     def did_complete(task):
+        nonlocal completed
+        completed += 1
         spec = task.task_spec
         merged = {k: v for k, v in task.data.items() if not k.startswith("_")}
         instance.data = {**instance.data, **merged}
@@ -279,7 +285,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
             workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
     except Exception as err:
         _fail(session, instance, workflow, err, actor)
-        return
+        return completed
     instance.title = str(instance.data.get("title") or instance.title)[:300]
     instance.agent = agent_of(instance.data, instance.started_by)
     if workflow.is_completed():
@@ -294,6 +300,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         _sync_human_tasks(session, instance, workflow, actor)
         _sync_timers(session, instance, workflow)
     _save(session, instance, workflow)
+    return completed
 
 
 def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exception, actor: str) -> None:
@@ -316,6 +323,8 @@ def _save(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
         session.flush()
     except (StaleDataError, IntegrityError):
         raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
+    if instance.status == "running":
+        workflow_cache.saved(session, instance, workflow)
 
 
 def _role_names() -> set[str]:

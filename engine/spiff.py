@@ -22,9 +22,10 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRul
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.util.task import TaskState
 
 __all__ = ["PasserelleParser", "serializer", "SERIALIZER_VERSION", "dump_specs", "load_specs",
-           "dump_state", "load_state", "UserTask", "EndEvent"]
+           "dump_state", "load_state", "prune", "pruned_completed", "UserTask", "EndEvent"]
 
 _ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate")
 
@@ -80,6 +81,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct[_PRUNED_KEY] = sorted(pruned_completed(workflow))
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
@@ -89,7 +91,12 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        workflow.passerelle_pruned_completed = set(dct.get(_PRUNED_KEY, ()))
         return workflow
+
+
+#: where a saved state lists the BPMN ids of the completed tasks that `prune` forgot
+_PRUNED_KEY = "passerelle_pruned_completed"
 
 
 def _uuid(value):
@@ -132,6 +139,8 @@ def specs_are_current(spec_json: str) -> bool:
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
+    """The workflow's state without its specs, after forgetting the history it no longer needs."""
+    prune(workflow)
     serializer.registry._encoder_mode = True
     try:
         return json.dumps(_specless.to_dict(workflow), cls=serializer._encoder_cls)
@@ -154,6 +163,69 @@ def load_state(state: str, spec_json: str, stored_version: str, script_engine) -
     workflow = _specless.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow
+
+
+#: generations of finished tasks kept above the lowest common ancestor of the unfinished ones
+PRUNE_MARGIN = 3
+
+
+def prune(workflow: BpmnWorkflow, margin: int = PRUNE_MARGIN) -> int:
+    """Forget the finished history that can no longer influence what the workflow does next.
+
+    SpiffWorkflow keeps every task it ever ran: an instance sent round a rework loop 50 times
+    carries 50 copies of the loop, and loading, running and saving it costs more each time. What
+    the engine still reads of the past is local: joins and boundary events look at the tasks
+    between their split and the open tasks; new tasks take their data from their parent. So the
+    tree is cut `margin` generations above the lowest common ancestor of all unfinished tasks, and
+    that task becomes the root (its data is complete; its descendants keep theirs). The BPMN ids
+    of the completed tasks dropped are kept (`pruned_completed`) for highlighting the diagram; the
+    audit trail holds the full story. Workflows with subprocesses are left whole (their task ids
+    link two trees). Returns the number of tasks forgotten.
+    """
+    if workflow.subprocesses:
+        return 0
+    tasks = workflow.tasks
+    unfinished = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished:
+        return 0
+    path = [unfinished[0]]  # from the first unfinished task up to the root
+    while path[-1]._parent is not None:
+        path.append(tasks[path[-1]._parent])
+    depth_of = {task.id: len(path) - 1 - i for i, task in enumerate(path)}
+    lowest = depth_of[path[0].id]
+    for task in unfinished[1:]:
+        while task.id not in depth_of:
+            task = tasks[task._parent]
+        lowest = min(lowest, depth_of[task.id])
+    new_depth = max(0, lowest - margin)
+    if new_depth == 0:
+        return 0
+    new_root = path[len(path) - 1 - new_depth]
+    kept, stack = set(), [new_root.id]
+    while stack:
+        task_id = stack.pop()
+        kept.add(task_id)
+        stack.extend(tasks[task_id]._children)
+    forgotten = [task for task_id, task in tasks.items() if task_id not in kept]
+    done = pruned_completed(workflow)
+    done.update(t.task_spec.bpmn_id for t in forgotten
+                if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None))
+    workflow.passerelle_pruned_completed = done
+    for task in forgotten:
+        del tasks[task.id]
+        workflow.event_manager.remove_task(task)
+    new_root._parent = None
+    workflow.task_tree = new_root
+    if workflow.last_task is not None and workflow.last_task.id not in kept:
+        workflow.last_task = None
+    return len(forgotten)
+
+
+def pruned_completed(workflow: BpmnWorkflow) -> set[str]:
+    """BPMN ids of completed tasks that `prune` removed from the workflow's tree."""
+    if not hasattr(workflow, "passerelle_pruned_completed"):
+        workflow.passerelle_pruned_completed = set()
+    return workflow.passerelle_pruned_completed
 
 
 def extensions_of(task_spec) -> dict[str, Any]:
