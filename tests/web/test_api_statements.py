@@ -12,8 +12,8 @@ from sqlalchemy import event
 
 from bench import scenario
 
-#: SQL statements per call, BEGIN not counted (measured: start 16, complete at most 36, list 2)
-BUDGET = {"start": 18, "complete": 38, "list": 3}
+#: SQL statements per call, BEGIN not counted (measured: start 15, complete at most 35, list 2)
+BUDGET = {"start": 17, "complete": 37, "list": 3}
 
 
 class Counted:
