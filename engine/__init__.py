@@ -7,7 +7,7 @@ transaction (see `engine.db.unit_of_work`).
 from .audit import EVENT_TYPES, EventType, Verification, verify as verify_audit
 from .clock import frozen_at, now
 from .diff import Change, diff_bundles
-from .db import make_engine, make_session_factory, unit_of_work
+from .db import make_engine, make_session_factory, reading_engine, unit_of_work
 from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
                      PermissionDenied, Problem)
 from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Organisation, OutboxMessage,
@@ -31,7 +31,7 @@ __all__ = [
     "PasserelleError", "NotFound", "PermissionDenied", "Conflict", "InvalidData", "InvalidBundle",
     "ForbiddenCode", "Problem",
     # storage
-    "make_engine", "make_session_factory", "unit_of_work", "upgrade_schema", "schema_is_current",
+    "make_engine", "make_session_factory", "reading_engine", "unit_of_work", "upgrade_schema", "schema_is_current",
     # models
     "User", "Directorate", "Organisation", "ProcessVersion", "ProcessFile", "Instance", "HumanTask",
     "AuditEvent", "Timer", "OutboxMessage", "ApiToken",

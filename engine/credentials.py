@@ -8,8 +8,8 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from . import clock
 from .models import ApiToken, User
@@ -67,9 +67,14 @@ def issue_token(session: Session, user: User, hours: int) -> tuple[str, ApiToken
     return plain, row
 
 
+# Every API call asks this: the token and its user in one query, built once (its cache key too).
+_TOKEN_WITH_USER = (select(ApiToken).options(joinedload(ApiToken.user, innerjoin=True))
+                    .where(ApiToken.token_hash == bindparam("digest")))
+
+
 def token_row(session: Session, plain: str) -> ApiToken | None:
     """The live token row for `plain` (not expired, not revoked, active user), else None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    row = session.scalar(_TOKEN_WITH_USER, {"digest": _digest(plain)})
     if row is None or row.revoked_at is not None or row.expires_at <= clock.now() or not row.user.active:
         return None
     return row

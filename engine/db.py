@@ -10,6 +10,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+#: execution option of the connections that only read (see `reading_engine`)
+READ_ONLY = "passerelle_read_only"
+
 
 def make_engine(url: str, **kwargs) -> Engine:
     """Create a SQLAlchemy engine; SQLite gets WAL, foreign keys and a busy timeout."""
@@ -30,15 +33,37 @@ def make_engine(url: str, **kwargs) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # IMMEDIATE takes the write lock up front: two writers serialise instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A transaction that only reads begins DEFERRED: under WAL it reads one snapshot, taken
+            # at its first SELECT, without waiting for writers or making them wait.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def reading_engine(engine: Engine) -> Engine:
+    """`engine` (the same pool) for work that only reads (a web page or API GET, a health check):
+    on SQLite its transactions do not take the write lock, so readers neither queue behind writers
+    nor hold them up. A write in one may fail with "database is locked" if another writer commits
+    first: never write through it."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def make_session_factory(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on `engine`; `read_only` ones on `reading_engine(engine)`. Flushing a change in a
+    read-only session raises RuntimeError at once, rather than "database is locked" only when
+    another writer happens to commit first."""
+    if not read_only:
+        return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=reading_engine(engine), expire_on_commit=False)
+    event.listen(factory, "before_flush", _refuse_changes)
+    return factory
+
+
+def _refuse_changes(session: Session, _context, _instances) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only session cannot write (a GET request changed the database?)")
 
 
 @contextlib.contextmanager

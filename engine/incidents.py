@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from . import audit, permissions
@@ -42,10 +42,17 @@ def incidents(session: Session, instance_id: int | Collection[int] | None = None
     a page of requests costs the same two queries as one request).
 
     A failed timer of a request that has since ended is no incident any more: it can never fire.
+    Both kinds are read in one query: every answer that shows a request asks this.
     """
-    timers = (select(Timer).join(Instance, Instance.id == Timer.instance_id)
-              .where(Timer.status == "failed", Instance.status == "running").order_by(Timer.id))
-    messages = select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id)
+    # A failed job keeps the time of its last attempt in next_attempt_at (engine.timers).
+    timers = (select(literal("timer").label("kind"), Timer.id, Timer.instance_id, Timer.bpmn_id.label("what"),
+                     null().label("recipient"), Timer.attempts, Timer.last_error, Timer.next_attempt_at.label("since"))
+              .join(Instance, Instance.id == Timer.instance_id)
+              .where(Timer.status == "failed", Instance.status == "running"))
+    messages = (select(literal("message"), OutboxMessage.id, OutboxMessage.instance_id, OutboxMessage.subject,
+                       OutboxMessage.recipient, OutboxMessage.attempts, OutboxMessage.last_error,
+                       func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.created_at))
+                .where(OutboxMessage.status == "failed"))
     if isinstance(instance_id, int):
         timers = timers.where(Timer.instance_id == instance_id)
         messages = messages.where(OutboxMessage.instance_id == instance_id)
@@ -55,16 +62,21 @@ def incidents(session: Session, instance_id: int | Collection[int] | None = None
             return []
         timers = timers.where(Timer.instance_id.in_(ids))
         messages = messages.where(OutboxMessage.instance_id.in_(ids))
-    return [_incident("timer", t) for t in session.scalars(timers)] + \
-        [_incident("message", m) for m in session.scalars(messages)]
+    both = union_all(timers, messages).subquery()
+    rows = session.execute(select(both).order_by(both.c.kind.desc(), both.c.id))  # timers first, then messages
+    return [Incident(r.kind, r.id, r.instance_id, r.what if r.kind == "timer" else _message(r.what, r.recipient),
+                     r.attempts, r.last_error, r.since) for r in rows]
+
+
+def _message(subject: str, recipient: str) -> str:
+    return f"{subject} → {recipient}"
 
 
 def _incident(kind: str, row: Timer | OutboxMessage) -> Incident:
-    # A failed job keeps the time of its last attempt in next_attempt_at (engine.timers).
     if kind == "timer":
         return Incident(kind, row.id, row.instance_id, row.bpmn_id, row.attempts, row.last_error,
                         row.next_attempt_at)
-    return Incident(kind, row.id, row.instance_id, f"{row.subject} → {row.recipient}", row.attempts,
+    return Incident(kind, row.id, row.instance_id, _message(row.subject, row.recipient), row.attempts,
                     row.last_error, row.next_attempt_at or row.created_at)
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql import Select
 from SpiffWorkflow.util.task import TaskState
 
@@ -30,9 +30,13 @@ class Page:
 
 def paginate(session: Session, query: Select, page: int = 1, page_size: int = 50) -> Page:
     page, page_size = max(1, int(page)), max(1, min(200, int(page_size)))
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
-    return Page(items, total or 0, page, page_size)
+    skipped = (page - 1) * page_size
+    items = list(session.scalars(query.limit(page_size).offset(skipped)))
+    if 0 < len(items) < page_size or (page == 1 and not items):
+        total = skipped + len(items)  # the last page: no query needed to count the rows
+    else:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    return Page(items, total, page, page_size)
 
 
 def tasks(session: Session, user: User, scope: str = "actionable", process: str | None = None,
@@ -55,9 +59,9 @@ def tasks(session: Session, user: User, scope: str = "actionable", process: str 
         query = query.where(HumanTask.instance_id.in_(select(Instance.id).where(Instance.process_key == process)))
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
-    # Each task is shown with its request: load those in one more query (not one per task), and
+    # Each task is shown with its request: load those in the same query (not one per task), and
     # without their saved workflow state, which a list never reads.
-    query = query.options(selectinload(HumanTask.instance).defer(Instance.state))
+    query = query.options(joinedload(HumanTask.instance, innerjoin=True).defer(Instance.state))
     return paginate(session, query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at,
                                             HumanTask.id), page, page_size)
 
@@ -80,9 +84,13 @@ def instances(session: Session, user: User, process: str | None = None, status: 
     return paginate(session, query.order_by(Instance.started_at.desc(), Instance.id.desc()), page, page_size)
 
 
+# Asked by every answer that shows a request: built once, its cache key with it.
+_OPEN_TASKS = (select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
+               .order_by(HumanTask.id))
+
+
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
-    return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                        HumanTask.status == "ready").order_by(HumanTask.id)))
+    return list(session.scalars(_OPEN_TASKS, {"instance_id": instance_id}))
 
 
 def instance_tasks(session: Session, instance_id: int) -> list[HumanTask]:

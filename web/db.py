@@ -1,9 +1,12 @@
-"""One database session per request; the request commits once, at the end of its work."""
+"""One database session per request; the request commits once, at the end of its work.
+
+GET and HEAD requests only read: their session is read-only (see `engine.make_session_factory`),
+so on SQLite they never queue for the write lock that every other request takes up front."""
 from __future__ import annotations
 
 import logging
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,12 +16,15 @@ from engine.schema import setup_lock
 from engine.models import User
 
 log = logging.getLogger(__name__)
+#: methods that never change anything (RFC 9110 safe methods this app answers)
+READING_METHODS = frozenset(("GET", "HEAD"))
 
 
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["passerelle.db"] = engine
     app.extensions["passerelle.sessions"] = make_session_factory(engine)
+    app.extensions["passerelle.read_sessions"] = make_session_factory(engine, read_only=True)
     app.teardown_request(_close)
     if app.config["AUTO_SETUP"]:
         setup(app)
@@ -27,7 +33,8 @@ def init_app(app) -> None:
 def session() -> Session:
     """The current request's session (created on first use)."""
     if "db" not in g:
-        g.db = current_app.extensions["passerelle.sessions"]()
+        reading = request.method in READING_METHODS
+        g.db = current_app.extensions["passerelle.read_sessions" if reading else "passerelle.sessions"]()
     return g.db
 
 

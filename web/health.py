@@ -10,7 +10,7 @@ import logging
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from engine import notifications, schema_is_current
+from engine import notifications, reading_engine, schema_is_current
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
@@ -24,7 +24,7 @@ def init_app(app) -> None:
 
 @blueprint.get("/healthz")
 def healthz():
-    engine = current_app.extensions["passerelle.db"]
+    engine = reading_engine(current_app.extensions["passerelle.db"])  # never queues behind writers
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))

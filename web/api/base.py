@@ -1,9 +1,11 @@
 """What every API blueprint shares: token authentication, the error body, multipart parsing."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 
+import marshmallow as ma
 from flask import g, request
 from flask_smorest import Blueprint
 from webargs import core
@@ -65,6 +67,13 @@ class Parser(FlaskParser):
 
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
 
+    def _get_schema(self, argmap, req):
+        # flask-smorest hands over the schema class: one instance each (schemas keep no state
+        # between loads), rather than a new one built for every request.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return _schema_instance(argmap)
+        return super()._get_schema(argmap, req)
+
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
@@ -77,6 +86,11 @@ class Parser(FlaskParser):
         for name, value in req.files.items(multi=True):
             parts.add(name, value)
         return self._makeproxy(parts, schema)
+
+
+@functools.cache
+def _schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
 
 
 class ProcessKeyConverter(UnicodeConverter):

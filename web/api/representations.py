@@ -102,11 +102,8 @@ def instance_page(session: Session, actor: User, result: Page) -> dict[str, Any]
     return page(result, lambda row: instance(session, actor, row, waiting[row.id], failing[row.id]))
 
 
-def task_page(session: Session, actor: User, result: Page) -> dict[str, Any]:
-    """A page of tasks, their instances read in one query (they are then found in the session)."""
-    ids = {row.instance_id for row in result.items}
-    if ids:
-        list(session.scalars(select(Instance).where(Instance.id.in_(ids))))
+def task_page(actor: User, result: Page) -> dict[str, Any]:
+    """A page of tasks (`queries.tasks` loads their instances with them)."""
     return page(result, lambda row: task(actor, row))
 
 

@@ -27,7 +27,7 @@ def list_tasks(args):
     session = db.session()
     found = queries.tasks(session, g.api_user, scope=args["scope"], process=args.get("process"),
                           instance_id=args.get("instance"), page=args["page"], page_size=args["page_size"])
-    return representations.task_page(session, g.api_user, found)
+    return representations.task_page(g.api_user, found)
 
 
 @blp.route(f"/{ID}", methods=["GET"])
@@ -67,6 +67,7 @@ def complete(body, task_id):
     409 if it is no longer ready. The answer shows the request as it now stands."""
     session = db.session()
     task = complete_task(session, task_id, g.api_user, body["data"])
-    db.commit()
-    return {"task": representations.task(g.api_user, task),
-            "instance": representations.instance(session, g.api_user, task.instance)}
+    answer = {"task": representations.task(g.api_user, task),
+              "instance": representations.instance(session, g.api_user, task.instance)}
+    db.commit()  # after reading the answer: in this transaction, not a second one begun for it
+    return answer
