@@ -19,6 +19,9 @@ AUTO_SETUP = True
 # Load the demo organisation into an empty database during AUTO_SETUP (never in production
 # unless PASSERELLE_DEMO_DATA=true is set explicitly).
 DEMO_DATA = True
+# Live workflows each server process keeps between the steps of a request (0: none). Saves
+# rebuilding a workflow from its saved state; a few tens of kilobytes each.
+WORKFLOW_CACHE_SIZE = 256
 # Largest request body (uploads of BPMN bundles included).
 MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 # Lifetime of API tokens, in hours.

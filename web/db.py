@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import DEMO_ORGANISATION, deploy_folder, load_organisation_file, make_engine, make_session_factory, \
     schema_is_current, unit_of_work, upgrade_schema
+from engine import workflow_cache
 from engine.schema import setup_lock
 from engine.models import User
 
@@ -23,6 +24,7 @@ READING_METHODS = frozenset(("GET", "HEAD"))
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["passerelle.db"] = engine
+    workflow_cache.configure(int(app.config["WORKFLOW_CACHE_SIZE"]))
     app.extensions["passerelle.sessions"] = make_session_factory(engine)
     app.extensions["passerelle.read_sessions"] = make_session_factory(engine, read_only=True)
     app.teardown_request(_close)
