@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -202,15 +202,21 @@ def _get_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 def _lock(session: Session, instance: Instance) -> None:
     """Serialise writers of one instance: row lock on PostgreSQL (SQLite's write lock is global),
-    then re-read what a concurrent writer may have changed while we waited."""
-    session.execute(select(Instance.id).where(Instance.id == instance.id).with_for_update())
-    session.refresh(instance)
+    re-reading, in the same statement, what a concurrent writer may have changed while we waited."""
+    session.refresh(instance, with_for_update=True)
 
 
 def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
-    task = _get_task(session, task_id, actor)
-    _lock(session, task.instance)
-    session.refresh(task)
+    """The task with its instance and version, read once the instance's row lock is ours (see
+    `_lock`), so that it shows what the previous holder of the lock committed: two statements."""
+    session.execute(select(Instance.id).where(
+        Instance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+        .with_for_update())
+    task = session.scalar(select(HumanTask).where(HumanTask.id == task_id)
+                          .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version))
+                          .execution_options(populate_existing=True))
+    if task is None or not permissions.can_see_task(session, actor, task):
+        raise NotFound(f"no task {task_id}")
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
     if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
