@@ -346,6 +346,7 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
         if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
             row.status = "cancelled"
             _drop_candidates(session, row)
+    created = []
     for spiff_id, spiff_task in ready.items():
         resolved = _resolve(session, spiff_task, instance.data)
         row = open_rows.get(spiff_id)
@@ -358,17 +359,20 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
                             assignee=resolved.assignee, default_assignee=resolved.assignee, claimed=False)
             _apply_candidates(row, resolved)
             session.add(row)
-            session.flush()
-            _write_candidates(session, row)
-            _record_task_event(session, row, EventType.TASK_CREATED, "system")
-            notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
+            created.append(row)
         elif (row.candidate_users, row.candidate_groups, row.default_assignee) != (
                 resolved.candidate_users, resolved.candidate_groups, resolved.assignee):
             _apply_candidates(row, resolved)
             if not row.claimed:
                 row.assignee = row.default_assignee = resolved.assignee
             _drop_candidates(session, row)
-            _write_candidates(session, row)
+            _write_candidates(session, [row])
+    if created:
+        session.flush()  # one flush for all new tasks: their ids name their candidates and messages
+        _write_candidates(session, created)
+        for row in created:
+            _record_task_event(session, row, EventType.TASK_CREATED, "system")
+            notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
 
 
 def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
@@ -378,13 +382,17 @@ def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
     row.default_assignee = resolved.assignee
 
 
-def _write_candidates(session: Session, row: HumanTask) -> None:
-    names = {("user", row.default_assignee)} if row.default_assignee else set()
-    names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
-    names |= {("exclude", u) for u in row.excluded_users}
-    if not names - {("exclude", u) for u in row.excluded_users}:
-        names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
-    session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in sorted(names))
+def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
+    """Insert the candidate rows of flushed tasks, all in one statement."""
+    values = []
+    for row in rows:
+        names = {("user", row.default_assignee)} if row.default_assignee else set()
+        names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
+        names |= {("exclude", u) for u in row.excluded_users}
+        if not names - {("exclude", u) for u in row.excluded_users}:
+            names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
+        values += [{"task_id": row.id, "kind": kind, "name": name} for kind, name in sorted(names)]
+    session.execute(TaskCandidate.__table__.insert(), values)
 
 
 def _drop_candidates(session: Session, row: HumanTask) -> None:
