@@ -411,6 +411,8 @@ def _due_at(duration: str | None, now: datetime) -> datetime | None:
 
 
 def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    if not _has_timers(workflow):  # then it never had a timer row either: nothing to read
+        return
     waiting: dict[str, tuple[str, datetime]] = {}
     for task in list(workflow.event_manager.tasks.values()):
         definition = task.task_spec.event_definition
@@ -433,6 +435,14 @@ def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -
             session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=bpmn_id, due_at=due))
         elif row.due_at != due:
             row.due_at = due
+
+
+def _has_timers(workflow: BpmnWorkflow) -> bool:
+    """Whether the diagram (or one of its called processes) has a timer event, the only source of
+    timer rows: an instance of a diagram without one has none, so there is nothing to read."""
+    return any(isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+               for spec in (workflow.spec, *workflow.subprocess_specs.values())
+               for task_spec in spec.task_specs.values())
 
 
 def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
