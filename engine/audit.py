@@ -75,11 +75,14 @@ def record(session: Session, type: EventType, actor: str, *, instance_id: int | 
     if instance_id not in heads:
         if instance_id is None and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
-        last = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash)
-            .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
-            .order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+        # No autoflush: this chain has no unflushed event (every one is in `heads` until the
+        # transaction or savepoint ends, and both flush first), and other pending changes can wait.
+        with session.no_autoflush:
+            last = session.execute(
+                select(AuditEvent.seq, AuditEvent.hash)
+                .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
+                .order_by(AuditEvent.seq.desc()).limit(1)
+            ).first()
         heads[instance_id] = (last.seq, last.hash) if last else (0, GENESIS)
     seq, prev_hash = heads[instance_id]
     event = AuditEvent(

@@ -371,8 +371,9 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
         session.flush()  # one flush for all new tasks: their ids name their candidates and messages
         _write_candidates(session, created)
         for row in created:
-            _record_task_event(session, row, EventType.TASK_CREATED, "system")
             notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
+        for row in created:  # after the mail: their queries need not flush these events one by one
+            _record_task_event(session, row, EventType.TASK_CREATED, "system")
 
 
 def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
@@ -392,11 +393,13 @@ def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
         if not names - {("exclude", u) for u in row.excluded_users}:
             names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
         values += [{"task_id": row.id, "kind": kind, "name": name} for kind, name in sorted(names)]
-    session.execute(TaskCandidate.__table__.insert(), values)
+    with session.no_autoflush:
+        session.execute(TaskCandidate.__table__.insert(), values)
 
 
 def _drop_candidates(session: Session, row: HumanTask) -> None:
-    session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
+    with session.no_autoflush:  # depends on no pending change: let them wait for the next flush
+        session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
 
 
 def _due_at(duration: str | None, now: datetime) -> datetime | None:
