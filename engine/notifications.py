@@ -10,6 +10,7 @@ time, so the engine needs no web setting and queued mail follows a change of add
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -61,11 +62,17 @@ def enqueue(session: Session, *, recipient: str, subject: str, body: str, kind: 
     """
     values = dict(created_at=clock.now(), recipient=recipient, subject=subject[:300], body=body, kind=kind,
                   dedup_key=dedup_key[:200], instance_id=instance_id, status="pending", attempts=0)
-    dialect = session.get_bind().dialect.name
+    return session.execute(_insert_once(session.get_bind().dialect.name), values).scalar() is not None
+
+
+@functools.cache
+def _insert_once(dialect: str):
+    """The INSERT ... ON CONFLICT DO NOTHING of `enqueue`, built once per dialect: a Core statement
+    on the table, as no ORM object of the outbox is ever pending (building it with `.values()` and
+    running it through the ORM cost more than the insert itself)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-                 .returning(OutboxMessage.id))
-    return session.execute(statement).scalar() is not None
+    table = OutboxMessage.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
 
 
 def recipients_of(session: Session, task: HumanTask) -> list[User]:
