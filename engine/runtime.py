@@ -158,7 +158,7 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     # a withdrawal is the starter's, until approval; past it a starter who is hr or admin cancels
     withdrawn = actor.username == instance.started_by and instance.approved_at is None
     instance.end_state = "withdrawn" if withdrawn else "cancelled"
-    _close_open_work(session, instance)
+    _close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"reason": str(reason).strip(), "end_state": instance.end_state})
@@ -292,7 +292,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         instance.status, instance.ended_at = "completed", clock.now()
         instance.end_state = instance.end_state or "completed"
         _sync_timers(session, instance, workflow)  # the timer that ended it (if any) fired
-        _close_open_work(session, instance)
+        _close_open_work(session, instance, workflow)
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
         notifications.instance_ended(session, instance)  # outbox
@@ -308,7 +308,7 @@ def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exc
                else f"the process could not go on: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
     log.warning("instance %s failed: %s", instance.id, message)
     instance.status, instance.failure, instance.ended_at = "failed", message, clock.now()
-    _close_open_work(session, instance)
+    _close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_FAILED, "system", instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"message": message, "caused_by": actor})
@@ -456,13 +456,14 @@ def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
     return task is not None and task.state == TaskState.COMPLETED
 
 
-def _close_open_work(session: Session, instance: Instance) -> None:
+def _close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
     for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                        HumanTask.status == "ready")):
         row.status = "cancelled"
         _drop_candidates(session, row)
-    session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
-                    .values(status="cancelled").execution_options(synchronize_session=False))
+    if _has_timers(workflow):
+        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
+                        .values(status="cancelled").execution_options(synchronize_session=False))
 
 
 def _record_task_event(session: Session, task: HumanTask, type: EventType, actor: str) -> None:
