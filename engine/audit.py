@@ -78,11 +78,9 @@ def record(session: Session, type: EventType, actor: str, *, instance_id: int | 
         # No autoflush: this chain has no unflushed event (every one is in `heads` until the
         # transaction or savepoint ends, and both flush first), and other pending changes can wait.
         with session.no_autoflush:
-            last = session.execute(
-                select(AuditEvent.seq, AuditEvent.hash)
-                .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
-                .order_by(AuditEvent.seq.desc()).limit(1)
-            ).first()
+            chain = AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id
+            last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(chain)
+                                   .order_by(AuditEvent.seq.desc()).limit(1)).first()
         heads[instance_id] = (last.seq, last.hash) if last else (0, GENESIS)
     seq, prev_hash = heads[instance_id]
     event = AuditEvent(
@@ -95,6 +93,20 @@ def record(session: Session, type: EventType, actor: str, *, instance_id: int | 
     session.add(event)
     heads[instance_id] = (event.seq, event.hash)
     return event
+
+
+def chain_head(instance_id: Any) -> tuple[Any, Any]:
+    """The seq and hash of the last event of an instance's chain, as two scalar subqueries over
+    `instance_id` (a column): a caller that reads the instance row under its lock reads these with
+    it, then hands them to `remember_head`, and `record` needs no query of its own."""
+    last = select(AuditEvent.seq).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq.desc()).limit(1)
+    return (last.scalar_subquery().label("chain_seq"),
+            last.with_only_columns(AuditEvent.hash).scalar_subquery().label("chain_hash"))
+
+
+def remember_head(session: Session, instance_id: int, seq: int | None, hash: str | None) -> None:
+    """Note the head of an instance's chain, read by this transaction under the instance's lock."""
+    _heads(session).setdefault(instance_id, (seq, hash) if seq is not None else (0, GENESIS))
 
 
 def _heads(session: Session) -> dict[int | None, tuple[int, str]]:

@@ -208,15 +208,21 @@ def _lock(session: Session, instance: Instance) -> None:
 
 def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
     """The task with its instance and version, read once the instance's row lock is ours (see
-    `_lock`), so that it shows what the previous holder of the lock committed: two statements."""
-    session.execute(select(Instance.id).where(
-        Instance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
-        .with_for_update())
-    task = session.scalar(select(HumanTask).where(HumanTask.id == task_id)
+    `_lock`), so that it shows what the previous holder of the lock committed, with the head of the
+    instance's audit chain (so that `audit.record` need not read it): two statements on
+    PostgreSQL, one on SQLite, which has no row locks (its write lock, taken by BEGIN IMMEDIATE
+    in `engine.db`, covers the whole database, and it ignores FOR UPDATE)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Instance.id).where(
+            Instance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+            .with_for_update())
+    row = session.execute(select(HumanTask, *audit.chain_head(HumanTask.instance_id)).where(HumanTask.id == task_id)
                           .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version))
-                          .execution_options(populate_existing=True))
+                          .execution_options(populate_existing=True)).first()
+    task = row[0] if row else None
     if task is None or not permissions.can_see_task(session, actor, task):
         raise NotFound(f"no task {task_id}")
+    audit.remember_head(session, task.instance_id, row.chain_seq, row.chain_hash)
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
     if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
