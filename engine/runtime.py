@@ -64,6 +64,7 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
                         state="")
     session.add(instance)
     session.flush()
+    audit.remember_head(session, instance.id, None, None)  # a new instance: its chain is empty
     audit.record(session, EventType.INSTANCE_STARTED, actor.username, instance_id=instance.id,
                  process_key=process_key, version=version.version, data=data)
     _advance(session, instance, workflow, actor.username)
