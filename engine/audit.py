@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -21,6 +21,7 @@ from .models import AuditEvent
 
 GENESIS = "0" * 64
 GLOBAL_CHAIN_LOCK = 0x5041535345  # "PASSE"
+_HEADS = "passerelle.audit_heads"  # key of the chain heads in Session.info
 
 
 class EventType(str, enum.Enum):
@@ -62,29 +63,64 @@ def record(session: Session, type: EventType, actor: str, *, instance_id: int | 
            process_key: str | None = None, version: int | None = None, task_id: str | None = None,
            task_name: str | None = None, data: dict[str, Any] | None = None,
            at: datetime | None = None) -> AuditEvent:
-    """Append one event to its chain (the instance's, or the global one).
+    """Append one event to its chain (the instance's, or the global one); it is inserted with the
+    session's next flush.
 
     Writers of an instance's chain hold that instance's row lock; writers of the global chain
     take a transaction-scoped advisory lock on PostgreSQL (SQLite has one writer at a time).
+    Either lock lasts until the transaction ends, so the chain's head is read once per transaction
+    and then kept in the session (see `_heads`): a completion that writes four events reads it once.
     """
-    if instance_id is None and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    heads = _heads(session)
+    if instance_id not in heads:
+        if instance_id is None and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
+        # No autoflush: this chain has no unflushed event (every one is in `heads` until the
+        # transaction or savepoint ends, and both flush first), and other pending changes can wait.
+        with session.no_autoflush:
+            chain = AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id
+            last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(chain)
+                                   .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        heads[instance_id] = (last.seq, last.hash) if last else (0, GENESIS)
+    seq, prev_hash = heads[instance_id]
     event = AuditEvent(
-        instance_id=instance_id, seq=(last.seq + 1) if last else 1,
-        at=(at or clock.now()).astimezone(timezone.utc),
+        instance_id=instance_id, seq=seq + 1, at=(at or clock.now()).astimezone(timezone.utc),
         actor=actor, type=EventType(type).value, process_key=process_key, version=version,
         task_id=task_id, task_name=task_name, data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=last.hash if last else GENESIS,
+        prev_hash=prev_hash,
     )
     event.hash = _digest(_fields(event))
     session.add(event)
-    session.flush()
+    heads[instance_id] = (event.seq, event.hash)
     return event
+
+
+def chain_head(instance_id: Any) -> tuple[Any, Any]:
+    """The seq and hash of the last event of an instance's chain, as two scalar subqueries over
+    `instance_id` (a column): a caller that reads the instance row under its lock reads these with
+    it, then hands them to `remember_head`, and `record` needs no query of its own."""
+    last = select(AuditEvent.seq).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq.desc()).limit(1)
+    return (last.scalar_subquery().label("chain_seq"),
+            last.with_only_columns(AuditEvent.hash).scalar_subquery().label("chain_hash"))
+
+
+def remember_head(session: Session, instance_id: int, seq: int | None, hash: str | None) -> None:
+    """Note the head of an instance's chain, read by this transaction under the instance's lock."""
+    _heads(session).setdefault(instance_id, (seq, hash) if seq is not None else (0, GENESIS))
+
+
+def _heads(session: Session) -> dict[int | None, tuple[int, str]]:
+    """(seq, hash) of the last event of each chain this transaction has written to or read."""
+    return session.info.setdefault(_HEADS, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_heads(session: Session, transaction) -> None:
+    # The locks that made the heads true end with the transaction; a savepoint that ends (rolled
+    # back or released) may take events with it: either way, read the heads again. (A flush's own
+    # inner transaction ends too: it changes nothing.)
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HEADS, None)
 
 
 @dataclass(frozen=True)

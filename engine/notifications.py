@@ -10,11 +10,12 @@ time, so the engine needs no web setting and queued mail follows a change of add
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -61,36 +62,34 @@ def enqueue(session: Session, *, recipient: str, subject: str, body: str, kind: 
     """
     values = dict(created_at=clock.now(), recipient=recipient, subject=subject[:300], body=body, kind=kind,
                   dedup_key=dedup_key[:200], instance_id=instance_id, status="pending", attempts=0)
-    dialect = session.get_bind().dialect.name
+    return session.execute(_insert_once(session.get_bind().dialect.name), values).scalar() is not None
+
+
+@functools.cache
+def _insert_once(dialect: str):
+    """The INSERT ... ON CONFLICT DO NOTHING of `enqueue`, built once per dialect: a Core statement
+    on the table, as no ORM object of the outbox is ever pending (building it with `.values()` and
+    running it through the ORM cost more than the insert itself)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-                 .returning(OutboxMessage.id))
-    return session.execute(statement).scalar() is not None
+    table = OutboxMessage.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
 
 
 def recipients_of(session: Session, task: HumanTask) -> list[User]:
     """The people to tell that `task` is theirs: its assignee, or else its candidate users and the
     members of its candidate groups (except the groups in `skip_groups`), never excluded users,
-    only active people with an e-mail address."""
-    if task.assignee:
-        usernames = {task.assignee}
-    else:
-        usernames = set(task.candidate_users or [])
-        for group in set(task.candidate_groups or []) - _skip_groups:
-            usernames |= {u.username for u in _holders_of(session, group)}
-    usernames -= set(task.excluded_users or [])
-    if not usernames:
+    only active people with an e-mail address. One query, whatever the number of groups."""
+    named = {task.assignee} if task.assignee else set(task.candidate_users or [])
+    groups = sorted(set(task.candidate_groups or []) - _skip_groups) if not task.assignee else []
+    excluded = set(task.excluded_users or [])
+    if not (named - excluded or groups):
         return []
-    users = session.scalars(select(User).where(User.username.in_(sorted(usernames)), User.active.is_(True))
-                            .order_by(User.username))
-    return [u for u in users if u.email]
-
-
-def _holders_of(session: Session, role: str) -> list[User]:
     # Roles are a JSON list: a LIKE on its text narrows the rows portably, Python decides exactly.
-    rows = session.scalars(select(User).where(User.active.is_(True),
-                                              cast(User.roles, String).like(f'%"{role}"%')))
-    return [u for u in rows if role in u.all_roles]
+    users = session.scalars(select(User).where(User.active.is_(True), or_(
+        User.username.in_(sorted(named)), *(cast(User.roles, String).like(f'%"{g}"%') for g in groups)))
+        .order_by(User.username))
+    return [u for u in users if u.email and u.username not in excluded
+            and (u.username in named or any(g in u.all_roles for g in groups))]
 
 
 def task_assigned(session: Session, task: HumanTask, actor: str | None = None) -> int:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -64,6 +64,7 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
                         state="")
     session.add(instance)
     session.flush()
+    audit.remember_head(session, instance.id, None, None)  # a new instance: its chain is empty
     audit.record(session, EventType.INSTANCE_STARTED, actor.username, instance_id=instance.id,
                  process_key=process_key, version=version.version, data=data)
     _advance(session, instance, workflow, actor.username)
@@ -158,7 +159,7 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     # a withdrawal is the starter's, until approval; past it a starter who is hr or admin cancels
     withdrawn = actor.username == instance.started_by and instance.approved_at is None
     instance.end_state = "withdrawn" if withdrawn else "cancelled"
-    _close_open_work(session, instance)
+    _close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"reason": str(reason).strip(), "end_state": instance.end_state})
@@ -199,15 +200,27 @@ def _get_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 def _lock(session: Session, instance: Instance) -> None:
     """Serialise writers of one instance: row lock on PostgreSQL (SQLite's write lock is global),
-    then re-read what a concurrent writer may have changed while we waited."""
-    session.execute(select(Instance.id).where(Instance.id == instance.id).with_for_update())
-    session.refresh(instance)
+    re-reading, in the same statement, what a concurrent writer may have changed while we waited."""
+    session.refresh(instance, with_for_update=True)
 
 
 def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
-    task = _get_task(session, task_id, actor)
-    _lock(session, task.instance)
-    session.refresh(task)
+    """The task with its instance and version, read once the instance's row lock is ours (see
+    `_lock`), so that it shows what the previous holder of the lock committed, with the head of the
+    instance's audit chain (so that `audit.record` need not read it): two statements on
+    PostgreSQL, one on SQLite, which has no row locks (its write lock, taken by BEGIN IMMEDIATE
+    in `engine.db`, covers the whole database, and it ignores FOR UPDATE)."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Instance.id).where(
+            Instance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+            .with_for_update())
+    row = session.execute(select(HumanTask, *audit.chain_head(HumanTask.instance_id)).where(HumanTask.id == task_id)
+                          .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version))
+                          .execution_options(populate_existing=True)).first()
+    task = row[0] if row else None
+    if task is None or not permissions.can_see_task(session, actor, task):
+        raise NotFound(f"no task {task_id}")
+    audit.remember_head(session, task.instance_id, row.chain_seq, row.chain_hash)
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
     if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
@@ -292,7 +305,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         instance.status, instance.ended_at = "completed", clock.now()
         instance.end_state = instance.end_state or "completed"
         _sync_timers(session, instance, workflow)  # the timer that ended it (if any) fired
-        _close_open_work(session, instance)
+        _close_open_work(session, instance, workflow)
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
         notifications.instance_ended(session, instance)  # outbox
@@ -309,7 +322,7 @@ def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exc
                else f"the process could not go on: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
     log.warning("instance %s failed: %s", instance.id, message)
     instance.status, instance.failure, instance.ended_at = "failed", message, clock.now()
-    _close_open_work(session, instance)
+    _close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_FAILED, "system", instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"message": message, "caused_by": actor})
@@ -349,6 +362,7 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
         if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
             row.status = "cancelled"
             _drop_candidates(session, row)
+    created = []
     for spiff_id, spiff_task in ready.items():
         resolved = _resolve(session, spiff_task, instance.data)
         row = open_rows.get(spiff_id)
@@ -361,17 +375,21 @@ def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkfl
                             assignee=resolved.assignee, default_assignee=resolved.assignee, claimed=False)
             _apply_candidates(row, resolved)
             session.add(row)
-            session.flush()
-            _write_candidates(session, row)
-            _record_task_event(session, row, EventType.TASK_CREATED, "system")
-            notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
+            created.append(row)
         elif (row.candidate_users, row.candidate_groups, row.default_assignee) != (
                 resolved.candidate_users, resolved.candidate_groups, resolved.assignee):
             _apply_candidates(row, resolved)
             if not row.claimed:
                 row.assignee = row.default_assignee = resolved.assignee
             _drop_candidates(session, row)
-            _write_candidates(session, row)
+            _write_candidates(session, [row])
+    if created:
+        session.flush()  # one flush for all new tasks: their ids name their candidates and messages
+        _write_candidates(session, created)
+        for row in created:
+            notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
+        for row in created:  # after the mail: their queries need not flush these events one by one
+            _record_task_event(session, row, EventType.TASK_CREATED, "system")
 
 
 def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
@@ -381,17 +399,23 @@ def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
     row.default_assignee = resolved.assignee
 
 
-def _write_candidates(session: Session, row: HumanTask) -> None:
-    names = {("user", row.default_assignee)} if row.default_assignee else set()
-    names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
-    names |= {("exclude", u) for u in row.excluded_users}
-    if not names - {("exclude", u) for u in row.excluded_users}:
-        names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
-    session.add_all(TaskCandidate(task_id=row.id, kind=kind, name=name) for kind, name in sorted(names))
+def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
+    """Insert the candidate rows of flushed tasks, all in one statement."""
+    values = []
+    for row in rows:
+        names = {("user", row.default_assignee)} if row.default_assignee else set()
+        names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
+        names |= {("exclude", u) for u in row.excluded_users}
+        if not names - {("exclude", u) for u in row.excluded_users}:
+            names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
+        values += [{"task_id": row.id, "kind": kind, "name": name} for kind, name in sorted(names)]
+    with session.no_autoflush:
+        session.execute(TaskCandidate.__table__.insert(), values)
 
 
 def _drop_candidates(session: Session, row: HumanTask) -> None:
-    session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
+    with session.no_autoflush:  # depends on no pending change: let them wait for the next flush
+        session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
 
 
 def _due_at(duration: str | None, now: datetime) -> datetime | None:
@@ -406,6 +430,8 @@ def _due_at(duration: str | None, now: datetime) -> datetime | None:
 
 
 def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    if not _has_timers(workflow):  # then it never had a timer row either: nothing to read
+        return
     waiting: dict[str, tuple[str, datetime]] = {}
     for task in list(workflow.event_manager.tasks.values()):
         definition = task.task_spec.event_definition
@@ -430,6 +456,14 @@ def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -
             row.due_at = due
 
 
+def _has_timers(workflow: BpmnWorkflow) -> bool:
+    """Whether the diagram (or one of its called processes) has a timer event, the only source of
+    timer rows: an instance of a diagram without one has none, so there is nothing to read."""
+    return any(isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+               for spec in (workflow.spec, *workflow.subprocess_specs.values())
+               for task_spec in spec.task_specs.values())
+
+
 def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
     """A timer no longer waits either because it fired (its event task completed) or because it was
     cancelled: a boundary timer whose activity finished first, or the branch it waited in ended."""
@@ -438,13 +472,14 @@ def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
     return task is not None and task.state == TaskState.COMPLETED
 
 
-def _close_open_work(session: Session, instance: Instance) -> None:
+def _close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
     for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                        HumanTask.status == "ready")):
         row.status = "cancelled"
         _drop_candidates(session, row)
-    session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
-                    .values(status="cancelled").execution_options(synchronize_session=False))
+    if _has_timers(workflow):
+        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
+                        .values(status="cancelled").execution_options(synchronize_session=False))
 
 
 def _record_task_event(session: Session, task: HumanTask, type: EventType, actor: str) -> None:

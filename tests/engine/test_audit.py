@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from engine import start_instance, unit_of_work, verify_audit, complete_task
+from engine import complete_task, start_instance, unit_of_work, verify_audit
+from engine.audit import EventType, record
 from engine.models import AuditEvent
 
 from .helpers import REQUEST, as_user, deploy_approval, open_task
@@ -60,3 +61,23 @@ def test_recomputing_one_hash_breaks_the_next_link(org_sessions):
     with unit_of_work(org_sessions) as s:
         result = verify_audit(s, instance_id)
     assert not result.ok and result.first_broken == (instance_id, 1)
+
+
+def test_events_after_a_rolled_back_savepoint_still_chain(org_sessions):
+    """A chain's head is read once per transaction; a savepoint rolled back takes its events with
+    it, and the next event must link to the last one that remains."""
+    instance_id = _history(org_sessions)
+    with unit_of_work(org_sessions) as s:
+        record(s, EventType.TASK_CLAIMED, "nadia", instance_id=instance_id, data={"kept": 1})
+        with s.begin_nested() as savepoint:
+            record(s, EventType.TASK_RELEASED, "nadia", instance_id=instance_id, data={"kept": 0})
+            record(s, EventType.USER_SIGNED_IN, "nadia", data={"kept": 0})
+            savepoint.rollback()
+        record(s, EventType.TASK_CLAIMED, "nadia", instance_id=instance_id, data={"kept": 2})
+        record(s, EventType.USER_SIGNED_IN, "nadia", data={"kept": 2})
+    with unit_of_work(org_sessions) as s:
+        result = verify_audit(s)
+        kept = [e.data["kept"] for e in s.query(AuditEvent).filter(AuditEvent.data.is_not(None))
+                .order_by(AuditEvent.id) if "kept" in e.data]
+    assert result.ok, result
+    assert kept == [1, 2, 2]
