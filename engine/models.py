@@ -101,7 +101,8 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column()
     comment: Mapped[str] = mapped_column(Text, default="")
     starter_roles: Mapped[list[str]] = mapped_column(default=list)
-    spec_json: Mapped[str] = mapped_column(Text)  # serialized SpiffWorkflow specs, parsed once
+    # serialized SpiffWorkflow specs; deferred: read once per process (registry.parsed_specs)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     files: Mapped[list[ProcessFile]] = relationship(back_populates="version", order_by="ProcessFile.id",
                                                      cascade="all, delete-orphan")
 

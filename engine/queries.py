@@ -14,7 +14,7 @@ from sqlalchemy.sql import Select
 from SpiffWorkflow.util.task import TaskState
 
 from . import permissions, spiff
-from .registry import current_specs
+from .registry import restore_workflow
 from .models import AuditEvent, HumanTask, Instance, TaskCandidate, User
 
 TASK_SCOPES = ("actionable", "mine", "claimable", "all_visible")
@@ -134,7 +134,7 @@ class DiagramState:
 
 def diagram_state(instance: Instance) -> DiagramState:
     """BPMN ids on the path taken and waiting now, for highlighting the instance's diagram."""
-    workflow = spiff.load_state(instance.state, current_specs(instance.version), instance.serializer_version, None)
+    workflow = restore_workflow(instance, None)
     completed, waiting = set(), set()
     for task in workflow.get_tasks():
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)

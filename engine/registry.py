@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -194,6 +196,34 @@ def current_specs(version: ProcessVersion) -> str:
         _key, spec, subprocess_specs, _root = _parse(bundle_of(version))
         version.spec_json = spiff.dump_specs(spec, subprocess_specs)
     return version.spec_json
+
+
+#: parsed specs of deployed versions by checksum (the same files always parse to the same specs)
+_parsed: OrderedDict[str, tuple] = OrderedDict()
+_parsed_lock = threading.Lock()
+PARSED_SPECS_KEPT = 128
+
+
+def parsed_specs(version: ProcessVersion) -> tuple:
+    """The version's (spec, subprocess_specs), ready to run. Parsed once per process: only the first
+    use reads the large `spec_json` column (deferred) or re-parses the files."""
+    with _parsed_lock:
+        specs = _parsed.get(version.checksum)
+    if specs is None:
+        specs = spiff.load_specs(current_specs(version))
+        with _parsed_lock:
+            _parsed[version.checksum] = specs
+            while len(_parsed) > PARSED_SPECS_KEPT:
+                _parsed.popitem(last=False)
+    return specs
+
+
+def restore_workflow(instance: Instance, script_engine):
+    """Rebuild an instance's workflow from its saved state (migrating a state an older SpiffWorkflow
+    wrote, which needs the stored specs too)."""
+    version, stored = instance.version, instance.serializer_version
+    spec_json = current_specs(version) if stored != spiff.SERIALIZER_VERSION else None
+    return spiff.load_state(instance.state, parsed_specs(version), stored, script_engine, spec_json)
 
 
 def bundle_of(version: ProcessVersion) -> dict[str, bytes]:

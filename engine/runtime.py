@@ -23,7 +23,7 @@ from .audit import EventType
 from .errors import Conflict, ForbiddenCode, InvalidData, NotFound, PermissionDenied
 from .facts import agent_of, facts_for
 from .models import HumanTask, Instance, Organisation, TaskCandidate, Timer, User
-from .registry import current_specs, get_version
+from .registry import get_version, parsed_specs, restore_workflow
 from .sandbox import find_forbidden, make_script_engine
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
         raise InvalidData("some values are too long", too_long)
     now = clock.now()
     data.update(started_by=actor.username, started_at=now.isoformat())
-    spec, subprocess_specs = spiff.load_specs(current_specs(version))
+    spec, subprocess_specs = parsed_specs(version)
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
     workflow.task_tree.data.update(data)  # the start task's data flows to everything after it
     instance = Instance(process_key=process_key, version=version, title=str(data.get("title") or version.name),
@@ -235,8 +235,7 @@ def _load(instance: Instance) -> BpmnWorkflow:
     workflow = workflow_cache.take(object_session(instance), instance)
     if workflow is not None:
         return workflow
-    return spiff.load_state(instance.state, current_specs(instance.version), instance.serializer_version,
-                            _script_engine)
+    return restore_workflow(instance, _script_engine)
 
 
 def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):

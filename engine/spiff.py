@@ -148,10 +148,14 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         serializer.registry._encoder_mode = False
 
 
-def load_state(state: str, spec_json: str, stored_version: str, script_engine) -> BpmnWorkflow:
-    """Restore a workflow from its stored state, migrating state written by an older serializer."""
+def load_state(state: str, specs: tuple, stored_version: str, script_engine,
+               spec_json: str | None = None) -> BpmnWorkflow:
+    """Restore a workflow from its stored state and its version's (spec, subprocess_specs),
+    migrating state written by an older serializer (which needs the serialized specs, `spec_json`)."""
     dct = json.loads(state, cls=serializer.json_decoder_cls)
     if stored_version != SERIALIZER_VERSION and stored_version in MIGRATIONS:
+        if spec_json is None:
+            raise ValueError(f"a state saved by serializer {stored_version} needs spec_json to migrate")
         # The library's migrations expect the full document, specs included.
         full = deepcopy(json.loads(spec_json))
         full.update(dct)
@@ -159,7 +163,7 @@ def load_state(state: str, spec_json: str, stored_version: str, script_engine) -
         serializer.migrate(full)
         full.pop("spec"), full.pop("subprocess_specs"), full.pop(serializer.VERSION_KEY, None)
         dct = full
-    spec, subprocess_specs = load_specs(spec_json)
+    spec, subprocess_specs = specs
     workflow = _specless.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow

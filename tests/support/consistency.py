@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import spiff, verify_audit
+from engine import verify_audit
+from engine.registry import restore_workflow
 from engine.models import AuditEvent, HumanTask, Instance, Timer
 
 
 def instance_problems(session: Session, instance: Instance) -> list[str]:
     problems: list[str] = []
-    workflow = spiff.load_state(instance.state, instance.version.spec_json, instance.serializer_version, None)
+    workflow = restore_workflow(instance, None)
     ready = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     waiting_timers = {str(t.id) for t in workflow.event_manager.tasks.values()
                       if isinstance(t.task_spec.event_definition, TimerEventDefinition)}
