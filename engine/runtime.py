@@ -6,7 +6,6 @@ change to the same instance surfaces here as Conflict (optimistic lock on the in
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,11 +17,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, forms, notifications, org, permissions, spiff, workflow_cache
+from . import audit, clock, forms, mirror, notifications, org, permissions, spiff, workflow_cache
 from .audit import EventType
-from .errors import Conflict, ForbiddenCode, InvalidData, NotFound, PermissionDenied
+from .errors import Conflict, InvalidData, NotFound
 from .facts import agent_of, facts_for
-from .models import HumanTask, Instance, Organisation, TaskCandidate, Timer, User
+from .models import HumanTask, Instance, Organisation, User
 from .registry import get_version, parsed_specs, restore_workflow
 from .sandbox import find_forbidden, make_script_engine
 
@@ -92,7 +91,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     now = clock.now()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, cleaned
     task.assignee = task.assignee or actor.username
-    _drop_candidates(session, task)
+    mirror.drop_candidates(session, task)
     if (str(extensions.get("approves_request", "")).lower() == "true" and instance.approved_at is None
             and cleaned.get("decision") not in forms.negative_decisions(task.form)):
         instance.approved_at = now
@@ -122,7 +121,7 @@ def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
     if result.rowcount != 1:
         raise Conflict("this task was just claimed by someone else")
     session.refresh(task)
-    _record_task_event(session, task, EventType.TASK_CLAIMED, actor.username)
+    mirror.record_task_event(session, task, EventType.TASK_CLAIMED, actor.username)
     return task
 
 
@@ -135,7 +134,7 @@ def release_task(session: Session, task_id: int, actor: User) -> HumanTask:
         raise Conflict("this task is not claimed")
     permissions.require(permissions.can_release(actor, task), "only the person who claimed this task may release it")
     task.assignee, task.claimed = task.default_assignee, False
-    _record_task_event(session, task, EventType.TASK_RELEASED, actor.username)
+    mirror.record_task_event(session, task, EventType.TASK_RELEASED, actor.username)
     session.flush()
     return task
 
@@ -159,7 +158,7 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     # a withdrawal is the starter's, until approval; past it a starter who is hr or admin cancels
     withdrawn = actor.username == instance.started_by and instance.approved_at is None
     instance.end_state = "withdrawn" if withdrawn else "cancelled"
-    _close_open_work(session, instance, workflow)
+    mirror.close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"reason": str(reason).strip(), "end_state": instance.end_state})
@@ -303,14 +302,14 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
     if workflow.is_completed():
         instance.status, instance.ended_at = "completed", clock.now()
         instance.end_state = instance.end_state or "completed"
-        _sync_timers(session, instance, workflow)  # the timer that ended it (if any) fired
-        _close_open_work(session, instance, workflow)
+        mirror.sync_timers(session, instance, workflow)  # the timer that ended it (if any) fired
+        mirror.close_open_work(session, instance, workflow)
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
         notifications.instance_ended(session, instance)  # outbox
     else:
-        _sync_human_tasks(session, instance, workflow, actor)
-        _sync_timers(session, instance, workflow)
+        mirror.sync_human_tasks(session, instance, workflow, actor)
+        mirror.sync_timers(session, instance, workflow)
     _save(session, instance, workflow)
     return completed
 
@@ -321,7 +320,7 @@ def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exc
                else f"the process could not go on: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
     log.warning("instance %s failed: %s", instance.id, message)
     instance.status, instance.failure, instance.ended_at = "failed", message, clock.now()
-    _close_open_work(session, instance, workflow)
+    mirror.close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_FAILED, "system", instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
                  data={"message": message, "caused_by": actor})
@@ -337,153 +336,3 @@ def _save(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
         raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
     if instance.status == "running":
         workflow_cache.saved(session, instance, workflow)
-
-
-def _role_names() -> set[str]:
-    return set(org.ROLES)
-
-
-def _resolve(session: Session, spiff_task, data: dict[str, Any]) -> assignment.Assignment:
-    functions = {
-        "manager_of": lambda username: org.manager_of(session, username),
-        "host_referents": lambda organisation: org.host_referents(session, organisation),
-    }
-    return assignment.resolve(spiff.extensions_of(spiff_task.task_spec), spiff_task.task_spec.lane,
-                              {**data, **spiff_task.data}, functions, _role_names())
-
-
-def _sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {row.spiff_task_id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
-    now = clock.now()
-    for spiff_id, row in open_rows.items():
-        if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
-            row.status = "cancelled"
-            _drop_candidates(session, row)
-    created = []
-    for spiff_id, spiff_task in ready.items():
-        resolved = _resolve(session, spiff_task, instance.data)
-        row = open_rows.get(spiff_id)
-        if row is None:
-            spec = spiff_task.task_spec
-            row = HumanTask(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=spec.bpmn_id,
-                            title=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, status="ready",
-                            form=forms.form_spec(getattr(spec, "form", None)), created_at=now,
-                            due_at=_due_at(spiff.extensions_of(spec).get("due_in"), now),
-                            assignee=resolved.assignee, default_assignee=resolved.assignee, claimed=False)
-            _apply_candidates(row, resolved)
-            session.add(row)
-            created.append(row)
-        elif (row.candidate_users, row.candidate_groups, row.default_assignee) != (
-                resolved.candidate_users, resolved.candidate_groups, resolved.assignee):
-            _apply_candidates(row, resolved)
-            if not row.claimed:
-                row.assignee = row.default_assignee = resolved.assignee
-            _drop_candidates(session, row)
-            _write_candidates(session, [row])
-    if created:
-        session.flush()  # one flush for all new tasks: their ids name their candidates and messages
-        _write_candidates(session, created)
-        for row in created:
-            notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
-        for row in created:  # after the mail: their queries need not flush these events one by one
-            _record_task_event(session, row, EventType.TASK_CREATED, "system")
-
-
-def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
-    row.candidate_users = resolved.candidate_users
-    row.candidate_groups = resolved.candidate_groups
-    row.excluded_users = resolved.excluded_users
-    row.default_assignee = resolved.assignee
-
-
-def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
-    """Insert the candidate rows of flushed tasks, all in one statement."""
-    values = []
-    for row in rows:
-        names = {("user", row.default_assignee)} if row.default_assignee else set()
-        names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
-        names |= {("exclude", u) for u in row.excluded_users}
-        if not names - {("exclude", u) for u in row.excluded_users}:
-            names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
-        values += [{"task_id": row.id, "kind": kind, "name": name} for kind, name in sorted(names)]
-    with session.no_autoflush:
-        session.execute(TaskCandidate.__table__.insert(), values)
-
-
-def _drop_candidates(session: Session, row: HumanTask) -> None:
-    with session.no_autoflush:  # depends on no pending change: let them wait for the next flush
-        session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
-
-
-def _due_at(duration: str | None, now: datetime) -> datetime | None:
-    if not duration:
-        return None
-    try:
-        parsed = TimerEventDefinition.parse_iso_duration(duration)
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-    except Exception:
-        log.warning("ignoring invalid due_in %r", duration)
-        return None
-
-
-def _sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-    if not _has_timers(workflow):  # then it never had a timer row either: nothing to read
-        return
-    waiting: dict[str, tuple[str, datetime]] = {}
-    for task in list(workflow.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        if not isinstance(definition, TimerEventDefinition):
-            continue
-        value = task._get_internal_data("event_value")
-        if isinstance(value, dict):  # cycle timers
-            value = value.get("next")
-        if value:
-            waiting[str(task.id)] = (task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value))
-    rows = {row.spiff_task_id: row for row in session.scalars(
-        # failed timers (incidents) still wait in the workflow: keep one row each, never a duplicate
-        select(Timer).where(Timer.instance_id == instance.id, Timer.status.in_(("waiting", "failed"))))}
-    for spiff_id, row in rows.items():
-        if spiff_id not in waiting:
-            row.status = "fired" if _timer_fired(workflow, spiff_id) else "cancelled"
-    for spiff_id, (bpmn_id, due) in waiting.items():
-        row = rows.get(spiff_id)
-        if row is None:
-            session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=bpmn_id, due_at=due))
-        elif row.due_at != due:
-            row.due_at = due
-
-
-def _has_timers(workflow: BpmnWorkflow) -> bool:
-    """Whether the diagram (or one of its called processes) has a timer event, the only source of
-    timer rows: an instance of a diagram without one has none, so there is nothing to read."""
-    return any(isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
-               for spec in (workflow.spec, *workflow.subprocess_specs.values())
-               for task_spec in spec.task_specs.values())
-
-
-def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
-    """A timer no longer waits either because it fired (its event task completed) or because it was
-    cancelled: a boundary timer whose activity finished first, or the branch it waited in ended."""
-    from uuid import UUID
-    task = workflow.tasks.get(UUID(spiff_id))
-    return task is not None and task.state == TaskState.COMPLETED
-
-
-def _close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-    for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                       HumanTask.status == "ready")):
-        row.status = "cancelled"
-        _drop_candidates(session, row)
-    if _has_timers(workflow):
-        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
-                        .values(status="cancelled").execution_options(synchronize_session=False))
-
-
-def _record_task_event(session: Session, task: HumanTask, type: EventType, actor: str) -> None:
-    instance = task.instance
-    audit.record(session, type, actor, instance_id=task.instance_id, process_key=instance.process_key,
-                 version=instance.version.version, task_id=task.bpmn_id, task_name=task.title,
-                 data={"assignee": task.assignee, "candidate_users": task.candidate_users,
-                       "candidate_groups": task.candidate_groups})
