@@ -6,11 +6,12 @@ The worker (`engine.timers`) marks a job `failed` after its last attempt instead
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, literal, null, select, union_all
+from sqlalchemy import Select, bindparam, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from . import audit, permissions
@@ -44,6 +45,21 @@ def incidents(session: Session, instance_id: int | Collection[int] | None = None
     A failed timer of a request that has since ended is no incident any more: it can never fire.
     Both kinds are read in one query: every answer that shows a request asks this.
     """
+    if isinstance(instance_id, int):
+        rows = session.execute(_FOR_ONE_INSTANCE, {"instance_id": instance_id})
+    elif instance_id is None:
+        rows = session.execute(_query(None))
+    else:
+        ids = list(instance_id)
+        if not ids:
+            return []
+        rows = session.execute(_query(lambda column: column.in_(ids)))
+    return [Incident(r.kind, r.id, r.instance_id, r.what if r.kind == "timer" else _message(r.what, r.recipient),
+                     r.attempts, r.last_error, r.since) for r in rows]
+
+
+def _query(which: Callable[[Any], Any] | None) -> Select:
+    """Failed timers of running requests, then failed messages; `which(instance_id column)` filters."""
     # A failed job keeps the time of its last attempt in next_attempt_at (engine.timers).
     timers = (select(literal("timer").label("kind"), Timer.id, Timer.instance_id, Timer.bpmn_id.label("what"),
                      null().label("recipient"), Timer.attempts, Timer.last_error, Timer.next_attempt_at.label("since"))
@@ -53,19 +69,15 @@ def incidents(session: Session, instance_id: int | Collection[int] | None = None
                        OutboxMessage.recipient, OutboxMessage.attempts, OutboxMessage.last_error,
                        func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.created_at))
                 .where(OutboxMessage.status == "failed"))
-    if isinstance(instance_id, int):
-        timers = timers.where(Timer.instance_id == instance_id)
-        messages = messages.where(OutboxMessage.instance_id == instance_id)
-    elif instance_id is not None:
-        ids = list(instance_id)
-        if not ids:
-            return []
-        timers = timers.where(Timer.instance_id.in_(ids))
-        messages = messages.where(OutboxMessage.instance_id.in_(ids))
+    if which is not None:
+        timers = timers.where(which(Timer.instance_id))
+        messages = messages.where(which(OutboxMessage.instance_id))
     both = union_all(timers, messages).subquery()
-    rows = session.execute(select(both).order_by(both.c.kind.desc(), both.c.id))  # timers first, then messages
-    return [Incident(r.kind, r.id, r.instance_id, r.what if r.kind == "timer" else _message(r.what, r.recipient),
-                     r.attempts, r.last_error, r.since) for r in rows]
+    return select(both).order_by(both.c.kind.desc(), both.c.id)  # timers first, then messages
+
+
+# Built once: every answer that shows one request asks it.
+_FOR_ONE_INSTANCE = _query(lambda column: column == bindparam("instance_id"))
 
 
 def _message(subject: str, recipient: str) -> str:

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -19,6 +19,13 @@ from .audit import EventType
 from .models import HumanTask, Instance, TaskCandidate, Timer
 
 log = logging.getLogger(__name__)
+
+# Built once: they run at every step (building and keying a statement costs as much as running it).
+_OPEN_TASKS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
+# failed timers (incidents) still wait in the workflow: keep one row each, never a duplicate
+_TIMER_ROWS = select(Timer).where(Timer.instance_id == bindparam("instance_id"),
+                                  Timer.status.in_(("waiting", "failed")))
+_DROP_CANDIDATES = TaskCandidate.__table__.delete().where(TaskCandidate.task_id == bindparam("task_id"))
 
 
 def _role_names() -> set[str]:
@@ -36,8 +43,7 @@ def _resolve(session: Session, spiff_task, data: dict[str, Any]) -> assignment.A
 
 def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {row.spiff_task_id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    open_rows = {row.spiff_task_id: row for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})}
     now = clock.now()
     for spiff_id, row in open_rows.items():
         if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
@@ -96,7 +102,7 @@ def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
 
 def drop_candidates(session: Session, row: HumanTask) -> None:
     with session.no_autoflush:  # depends on no pending change: let them wait for the next flush
-        session.execute(TaskCandidate.__table__.delete().where(TaskCandidate.task_id == row.id))
+        session.execute(_DROP_CANDIDATES, {"task_id": row.id})
 
 
 def _due_at(duration: str | None, now: datetime) -> datetime | None:
@@ -123,9 +129,7 @@ def sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) ->
             value = value.get("next")
         if value:
             waiting[str(task.id)] = (task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value))
-    rows = {row.spiff_task_id: row for row in session.scalars(
-        # failed timers (incidents) still wait in the workflow: keep one row each, never a duplicate
-        select(Timer).where(Timer.instance_id == instance.id, Timer.status.in_(("waiting", "failed"))))}
+    rows = {row.spiff_task_id: row for row in session.scalars(_TIMER_ROWS, {"instance_id": instance.id})}
     for spiff_id, row in rows.items():
         if spiff_id not in waiting:
             row.status = "fired" if _timer_fired(workflow, spiff_id) else "cancelled"
@@ -154,8 +158,7 @@ def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
 
 
 def close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-    for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                       HumanTask.status == "ready")):
+    for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id}):
         row.status = "cancelled"
         drop_candidates(session, row)
     if _has_timers(workflow):

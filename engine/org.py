@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .credentials import hash_password
@@ -100,13 +100,14 @@ def _apply_user(user: User, entry: dict[str, Any]) -> None:
         user.password_hash = hash_password(str(entry["password"]))
 
 
+_USER = select(User).where(User.username == bindparam("username"))  # built once: every request
+_ACTIVE_USER = _USER.where(User.active.is_(True))
+
+
 def find_user(session: Session, username: str | None, *, active_only: bool = True) -> User | None:
     if not username:
         return None
-    query = select(User).where(User.username == str(username))
-    if active_only:
-        query = query.where(User.active.is_(True))
-    return session.scalar(query)
+    return session.scalar(_ACTIVE_USER if active_only else _USER, {"username": str(username)})
 
 
 def manager_of(session: Session, username: str | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -203,6 +203,17 @@ def _lock(session: Session, instance: Instance) -> None:
     session.refresh(instance, with_for_update=True)
 
 
+# Built once: the statements of every completion (building and keying a statement costs as much
+# as running it).
+_LOCK_INSTANCE_OF_TASK = select(Instance.id).where(
+    Instance.id == select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+).with_for_update()
+_TASK_INSTANCE_AND_CHAIN_HEAD = (
+    select(HumanTask, *audit.chain_head(HumanTask.instance_id)).where(HumanTask.id == bindparam("task_id"))
+    .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version))
+    .execution_options(populate_existing=True))
+
+
 def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
     """The task with its instance and version, read once the instance's row lock is ours (see
     `_lock`), so that it shows what the previous holder of the lock committed, with the head of the
@@ -210,12 +221,8 @@ def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
     PostgreSQL, one on SQLite, which has no row locks (its write lock, taken by BEGIN IMMEDIATE
     in `engine.db`, covers the whole database, and it ignores FOR UPDATE)."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Instance.id).where(
-            Instance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
-            .with_for_update())
-    row = session.execute(select(HumanTask, *audit.chain_head(HumanTask.instance_id)).where(HumanTask.id == task_id)
-                          .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version))
-                          .execution_options(populate_existing=True)).first()
+        session.execute(_LOCK_INSTANCE_OF_TASK, {"task_id": task_id})
+    row = session.execute(_TASK_INSTANCE_AND_CHAIN_HEAD, {"task_id": task_id}).first()
     task = row[0] if row else None
     if task is None or not permissions.can_see_task(session, actor, task):
         raise NotFound(f"no task {task_id}")
