@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
+from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -114,7 +115,7 @@ def _heads(session: Session) -> dict[int | None, tuple[int, str]]:
     return session.info.setdefault(_HEADS, {})
 
 
-@event.listens_for(Session, "after_transaction_end")
+@listens_for(Session, "after_transaction_end")
 def _forget_heads(session: Session, transaction) -> None:
     # The locks that made the heads true end with the transaction; a savepoint that ends (rolled
     # back or released) may take events with it: either way, read the heads again. (A flush's own

@@ -4,6 +4,7 @@ these indexed rows, never the workflows; the runtime calls `sync_*` after every 
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import Any
@@ -14,14 +15,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, forms, notifications, org, spiff
+from . import assignment, audit, clock, forms, notifications, org, queries, spiff
 from .audit import EventType
 from .models import HumanTask, Instance, TaskCandidate, Timer
 
 log = logging.getLogger(__name__)
 
 # Built once: they run at every step (building and keying a statement costs as much as running it).
-_OPEN_TASKS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
 # failed timers (incidents) still wait in the workflow: keep one row each, never a duplicate
 _TIMER_ROWS = select(Timer).where(Timer.instance_id == bindparam("instance_id"),
                                   Timer.status.in_(("waiting", "failed")))
@@ -43,7 +43,7 @@ def _resolve(session: Session, spiff_task, data: dict[str, Any]) -> assignment.A
 
 def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {row.spiff_task_id: row for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id})}
+    open_rows = {row.spiff_task_id: row for row in queries.open_tasks(session, instance.id)}
     now = clock.now()
     for spiff_id, row in open_rows.items():
         if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
@@ -144,9 +144,13 @@ def sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) ->
 def _has_timers(workflow: BpmnWorkflow) -> bool:
     """Whether the diagram (or one of its called processes) has a timer event, the only source of
     timer rows: an instance of a diagram without one has none, so there is nothing to read."""
+    return _specs_have_timers(workflow.spec, *workflow.subprocess_specs.values())
+
+
+@functools.lru_cache(maxsize=256)
+def _specs_have_timers(*specs) -> bool:  # specs are parsed once per process and never change
     return any(isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
-               for spec in (workflow.spec, *workflow.subprocess_specs.values())
-               for task_spec in spec.task_specs.values())
+               for spec in specs for task_spec in spec.task_specs.values())
 
 
 def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
@@ -158,7 +162,7 @@ def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
 
 
 def close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-    for row in session.scalars(_OPEN_TASKS, {"instance_id": instance.id}):
+    for row in queries.open_tasks(session, instance.id):
         row.status = "cancelled"
         drop_candidates(session, row)
     if _has_timers(workflow):

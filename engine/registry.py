@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import audit, clock, spiff
 from .errors import InvalidBundle, NotFound, Problem
+from .lru import Lru
 from .models import Instance, ProcessFile, ProcessVersion
 from .validation import validate_bundle as _static_problems
 from .xml import BPMN_NS, CAMUNDA_NS, parse_xml
@@ -199,22 +197,16 @@ def current_specs(version: ProcessVersion) -> str:
 
 
 #: parsed specs of deployed versions by checksum (the same files always parse to the same specs)
-_parsed: OrderedDict[str, tuple] = OrderedDict()
-_parsed_lock = threading.Lock()
-PARSED_SPECS_KEPT = 128
+_parsed = Lru(128)
 
 
 def parsed_specs(version: ProcessVersion) -> tuple:
     """The version's (spec, subprocess_specs), ready to run. Parsed once per process: only the first
     use reads the large `spec_json` column (deferred) or re-parses the files."""
-    with _parsed_lock:
-        specs = _parsed.get(version.checksum)
+    specs = _parsed.get(version.checksum)
     if specs is None:
         specs = spiff.load_specs(current_specs(version))
-        with _parsed_lock:
-            _parsed[version.checksum] = specs
-            while len(_parsed) > PARSED_SPECS_KEPT:
-                _parsed.popitem(last=False)
+        _parsed.put(version.checksum, specs)
     return specs
 
 

@@ -211,10 +211,8 @@ def prune(workflow: BpmnWorkflow, margin: int = PRUNE_MARGIN) -> int:
         kept.add(task_id)
         stack.extend(tasks[task_id]._children)
     forgotten = [task for task_id, task in tasks.items() if task_id not in kept]
-    done = pruned_completed(workflow)
-    done.update(t.task_spec.bpmn_id for t in forgotten
-                if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None))
-    workflow.passerelle_pruned_completed = done
+    pruned_completed(workflow).update(t.task_spec.bpmn_id for t in forgotten
+                                      if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None))
     for task in forgotten:
         del tasks[task.id]
         workflow.event_manager.remove_task(task)

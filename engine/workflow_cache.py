@@ -12,14 +12,12 @@ back leaves nothing behind, and two threads can never share one.
 """
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
-from typing import Hashable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .lru import Lru
 from .models import Instance
 
 #: workflows kept per process; a pruned workflow weighs a few tens of kilobytes
@@ -27,36 +25,7 @@ DEFAULT_SIZE = 256
 _PENDING = "passerelle.saved_workflows"
 
 
-class WorkflowCache:
-    """A small thread-safe LRU map from (instance, process version, row version) to a workflow."""
-
-    def __init__(self, size: int = DEFAULT_SIZE):
-        self.size = size
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, key: Hashable):
-        with self._lock:
-            return self._items.pop(key, None)
-
-    def put(self, key: Hashable, workflow) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = workflow
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-cache = WorkflowCache()
+cache = Lru(DEFAULT_SIZE)
 
 
 def configure(size: int) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import (Conflict, complete_task, deploy, queries, start_instance, unit_of_work,
-                    verify_audit, workflow_cache)
+from engine import complete_task, deploy, queries, start_instance, unit_of_work, verify_audit, workflow_cache
+from engine.lru import Lru
 from engine.models import AuditEvent, HumanTask, Instance, Timer
 
 from .helpers import DIAGRAMS, as_user, complete, open_task
@@ -26,7 +26,7 @@ def loop(org_sessions):
 def cache_mode(request, monkeypatch):
     """Every behaviour holds whether the next step finds its workflow live or rebuilds it."""
     size = workflow_cache.DEFAULT_SIZE if request.param == "cache" else 0
-    monkeypatch.setattr(workflow_cache, "cache", workflow_cache.WorkflowCache(size))
+    monkeypatch.setattr(workflow_cache, "cache", Lru(size))
     return request.param
 
 
@@ -96,7 +96,7 @@ def test_a_rolled_back_step_leaves_nothing_behind(loop, cache_mode):
 
 def test_a_step_taken_by_another_process_is_never_hidden_by_a_live_copy(loop, monkeypatch):
     """Two server processes, each with its own cache, take turns on one instance."""
-    first, second = workflow_cache.WorkflowCache(), workflow_cache.WorkflowCache()
+    first, second = Lru(workflow_cache.DEFAULT_SIZE), Lru(workflow_cache.DEFAULT_SIZE)
     instance_id = start(loop)
     monkeypatch.setattr(workflow_cache, "cache", first)
     complete(loop, instance_id, "consent_a", "thomas", {"note_a": "first"})

@@ -69,10 +69,10 @@ def test_processes_folder_deploys_every_shipped_process_idempotently(org_session
 
 def test_specs_stored_by_an_older_serializer_are_reparsed_from_the_deployed_files(org_sessions, monkeypatch):
     import json
-    from collections import OrderedDict
     from engine import registry
+    from engine.lru import Lru
     from engine.spiff import SERIALIZER_VERSION
-    monkeypatch.setattr(registry, "_parsed", OrderedDict())  # a server restarted after the upgrade
+    monkeypatch.setattr(registry, "_parsed", Lru(128))  # a server restarted after the upgrade
     deploy_approval(org_sessions)
     with unit_of_work(org_sessions) as s:
         version = get_version(s, "approval_test")
