@@ -120,6 +120,13 @@ def choose(page: Page, answer: str) -> None:
     page.get_by_role("radio", name=re.compile("^" + re.escape(answer))).check()
 
 
+def decide(page: Page, step: str, request_title: str | None, answer: str) -> None:
+    """A step that is only a choice: open it from "My tasks", pick `answer`, send it."""
+    open_my_task(page, step, request_title)
+    choose(page, answer)
+    send(page, step)
+
+
 def request_id_of(page: Page) -> int:
     return int(re.search(r"/requests/(\d+)", page.url).group(1))
 

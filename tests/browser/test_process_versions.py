@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from engine import PROCESSES_DIR
 
-from .conftest import choose, fill, in_days, open_my_task, request_id_of, send, start
+from .conftest import fill, in_days, open_my_task, request_id_of, send, start
 
 pytestmark = pytest.mark.browser
 

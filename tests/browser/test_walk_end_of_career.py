@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import choose, field, fill, fire_timers, in_days, open_my_task, request_id_of, send, start
+from .conftest import choose, decide, field, fill, fire_timers, in_days, open_my_task, request_id_of, send, start
 
 pytestmark = pytest.mark.browser
 TITLE = "Appui à la démarche usagers"
@@ -33,17 +33,11 @@ def test_end_of_career_mission_from_need_to_debrief(cast, app):
     send(karim, "Rencontre agent – accueil")
 
     marie = cast("marie")
-    open_my_task(marie, "Accord de l'agent", TITLE)
-    choose(marie, "J'accepte la mission")
-    send(marie, "Accord de l'agent")
+    decide(marie, "Accord de l'agent", TITLE, "J'accepte la mission")
     nadia = cast("nadia")
-    open_my_task(nadia, "Accord du manager", TITLE)
-    choose(nadia, "J'accepte de libérer l'agent")
-    send(nadia, "Accord du manager")
+    decide(nadia, "Accord du manager", TITLE, "J'accepte de libérer l'agent")
     julien = cast("julien")
-    open_my_task(julien, "Confirmation de l'accueil", TITLE)
-    choose(julien, "Je confirme l'accueil")
-    send(julien, "Confirmation de l'accueil")
+    decide(julien, "Confirmation de l'accueil", TITLE, "Je confirme l'accueil")
 
     open_my_task(sophie, "Plan de charge", TITLE)
     fill(sophie, {"Allègement de la charge habituelle de l'agent": "Ses dossiers du mardi passent à Léa."})

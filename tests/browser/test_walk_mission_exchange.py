@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import choose, field, fill, in_days, open_my_task, request_id_of, send, start
+from .conftest import choose, decide, fill, in_days, open_my_task, request_id_of, send, start
 
 pytestmark = pytest.mark.browser
 TITLE = "Coup de main pour l'inventaire des panneaux"
@@ -27,9 +27,7 @@ def test_mission_exchange_from_need_to_thanks(cast):
     fill(thomas, {"Pourquoi vous, et quand êtes-vous disponible ?": "J'ai fait l'inventaire du sud l'an passé."})
     send(thomas, "Se proposer")
 
-    open_my_task(pierre, "Échange avec le volontaire", TITLE)
-    choose(pierre, "On continue ensemble")
-    send(pierre, "Échange avec le volontaire")
+    decide(pierre, "Échange avec le volontaire", TITLE, "On continue ensemble")
 
     julien = cast("julien")
     open_my_task(julien, "Accord du manager du volontaire", TITLE)

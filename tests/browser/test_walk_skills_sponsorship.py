@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import choose, field, fill, fire_timers, in_days, open_my_task, request_id_of, send, start
+from .conftest import choose, decide, field, fill, fire_timers, in_days, open_my_task, request_id_of, send, start
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +58,7 @@ def test_skills_sponsorship_from_proposal_to_closing(cast, app):
     send(thomas, "Votre accord écrit")
 
     claire = cast("claire")
-    open_my_task(claire, "Signature de la convention", title)
-    choose(claire, "Signer")
-    send(claire, "Signature de la convention")
+    decide(claire, "Signature de la convention", title, "Signer")
 
     fire_timers(app, request_id, end)
     open_my_task(hugo, "Bilan de l'organisme", title)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import choose, fire_timers, in_days, open_my_task, request_id_of, send
+from .conftest import choose, decide, fire_timers, in_days, open_my_task, request_id_of, send
 
 pytestmark = pytest.mark.browser
 TITLE = "Refonte du site des solidarités"
@@ -71,9 +71,7 @@ def test_temporary_support_mission_from_request_to_annual_review(cast, app):
     send(thomas, "Accord de l'agent")
 
     julien = cast("julien")
-    open_my_task(julien, "Accord du manager", TITLE)
-    choose(julien, "J'accepte de libérer l'agent")
-    send(julien, "Accord du manager")
+    decide(julien, "Accord du manager", TITLE, "J'accepte de libérer l'agent")
 
     sophie = cast("sophie")
     open_my_task(sophie, "Organisation RH", TITLE)
@@ -81,9 +79,7 @@ def test_temporary_support_mission_from_request_to_annual_review(cast, app):
     send(sophie, "Organisation RH")
 
     claire = cast("claire")
-    open_my_task(claire, "Signature DGS", TITLE)
-    choose(claire, "Signer la fiche mission")
-    send(claire, "Signature DGS")
+    decide(claire, "Signature DGS", TITLE, "Signer la fiche mission")
 
     # Signed: the project lead can no longer withdraw it; the mission waits for its end date.
     nadia.goto(f"/requests/{request_id}")
