@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import clock, notifications
@@ -141,32 +141,48 @@ def fire_next_timer(sessions: sessionmaker[Session], settings: WorkerSettings) -
     """Claim one instance with due timers and fire them. None: nothing to do (or all taken);
     True: done; False: it failed and will be retried later (or became an incident)."""
     now = clock.now()
-    with sessions() as session:
-        instance_id = session.scalar(
-            select(Instance.id).join(Timer, Timer.instance_id == Instance.id).where(*_due_timers(now))
-            .order_by(Timer.due_at, Timer.id).limit(1).with_for_update(skip_locked=True, of=Instance))
-        if instance_id is None:
-            return None
-        try:
-            instance = session.get(Instance, instance_id, populate_existing=True)
-            if instance.status == "running":
-                run_due_timers(session, instance)
-            else:  # ended meanwhile: its timers will never fire
-                session.execute(update(Timer).where(Timer.instance_id == instance_id, Timer.status == "waiting")
-                                .values(status="cancelled").execution_options(synchronize_session=False))
-            stuck = list(session.scalars(select(Timer).where(Timer.instance_id == instance_id, *_due_timers(now))))
-            for timer in stuck:  # due for us, yet the workflow did not fire it: do not spin on it
-                _count_failure(timer, "the timer was due but the workflow did not fire it", now, settings)
-            session.commit()
-            return not stuck
-        except Exception as err:
-            session.rollback()
-            log.warning("timers of instance %s failed: %s", instance_id, err, exc_info=True)
-            error = f"{type(err).__name__}: {err}"
-    with sessions.begin() as session:
-        for timer in session.scalars(select(Timer).where(Timer.instance_id == instance_id, *_due_timers(now))):
-            _count_failure(timer, error, now, settings)
-    return False
+    while True:
+        with sessions() as session:
+            instance_id = session.scalar(_CLAIM, {"now": now})
+            if instance_id is None:
+                return None
+            # The claim saw the timers as they were when its statement began: a worker holding the
+            # lock then may have fired them and committed before the lock became ours. Read again
+            # now that it is ours; nothing due any more means the claim was stale: look again.
+            if session.scalar(_DUE_OF_INSTANCE, {"now": now, "instance_id": instance_id}) is None:
+                session.rollback()
+                continue
+            try:
+                return _fire(session, instance_id, now, settings)
+            except Exception as err:
+                session.rollback()
+                log.warning("timers of instance %s failed: %s", instance_id, err, exc_info=True)
+                error = f"{type(err).__name__}: {err}"
+        with sessions.begin() as session:
+            for timer in session.scalars(select(Timer).where(Timer.instance_id == instance_id, *_due_timers(now))):
+                _count_failure(timer, error, now, settings)
+        return False
+
+
+_CLAIM = (select(Instance.id).join(Timer, Timer.instance_id == Instance.id).where(*_due_timers(bindparam("now")))
+          .order_by(Timer.due_at, Timer.id).limit(1).with_for_update(skip_locked=True, of=Instance))
+_DUE_OF_INSTANCE = (select(Timer.id).where(Timer.instance_id == bindparam("instance_id"), *_due_timers(bindparam("now")))
+                    .limit(1))
+
+
+def _fire(session: Session, instance_id: int, now: datetime, settings: WorkerSettings) -> bool:
+    """Fire the due timers of the instance whose lock `session` holds, and commit."""
+    instance = session.get(Instance, instance_id, populate_existing=True)
+    if instance.status == "running":
+        run_due_timers(session, instance)
+    else:  # ended meanwhile: its timers will never fire
+        session.execute(update(Timer).where(Timer.instance_id == instance_id, Timer.status == "waiting")
+                        .values(status="cancelled").execution_options(synchronize_session=False))
+    stuck = list(session.scalars(select(Timer).where(Timer.instance_id == instance_id, *_due_timers(now))))
+    for timer in stuck:  # due for us, yet the workflow did not fire it: do not spin on it
+        _count_failure(timer, "the timer was due but the workflow did not fire it", now, settings)
+    session.commit()
+    return not stuck
 
 
 def _count_failure(timer: Timer, error: str, now: datetime, settings: WorkerSettings) -> None:
