@@ -14,10 +14,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session
 
 from . import clock
+from .db import refuse_if_read_only
+from .errors import Conflict
 from .models import AuditEvent
 
 GENESIS = "0" * 64
@@ -50,50 +53,56 @@ def _digest(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _fields(event: AuditEvent) -> dict[str, Any]:
-    at = event.at
-    return {
-        "instance_id": event.instance_id, "seq": event.seq, "at": at.astimezone(timezone.utc).isoformat() if at else None,
-        "actor": event.actor, "type": event.type, "process_key": event.process_key,
-        "version": event.version, "task_id": event.task_id, "task_name": event.task_name,
-        "data": event.data, "prev_hash": event.prev_hash,
-    }
+_FIELDS = ("instance_id", "seq", "at", "actor", "type", "process_key", "version", "task_id", "task_name", "data",
+           "prev_hash")
+
+
+def _fields(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+    """What an event's hash covers, from a stored event or the values of one being written."""
+    values = event if isinstance(event, dict) else {name: getattr(event, name) for name in _FIELDS}
+    at = values["at"]
+    return {**{name: values[name] for name in _FIELDS},
+            "at": at.astimezone(timezone.utc).isoformat() if at else None}
+
+
+_INSERT = AuditEvent.__table__.insert()
 
 
 def record(session: Session, type: EventType, actor: str, *, instance_id: int | None = None,
            process_key: str | None = None, version: int | None = None, task_id: str | None = None,
            task_name: str | None = None, data: dict[str, Any] | None = None,
-           at: datetime | None = None) -> AuditEvent:
-    """Append one event to its chain (the instance's, or the global one); it is inserted with the
-    session's next flush.
+           at: datetime | None = None) -> None:
+    """Append one event to its chain (the instance's, or the global one), at once: a plain INSERT
+    on the session's connection, which neither waits for nor triggers a flush of other changes.
 
     Writers of an instance's chain hold that instance's row lock; writers of the global chain
     take a transaction-scoped advisory lock on PostgreSQL (SQLite has one writer at a time).
     Either lock lasts until the transaction ends, so the chain's head is read once per transaction
     and then kept in the session (see `_heads`): a completion that writes four events reads it once.
     """
+    refuse_if_read_only(session)
     heads = _heads(session)
     if instance_id not in heads:
         if instance_id is None and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GLOBAL_CHAIN_LOCK})
-        # No autoflush: this chain has no unflushed event (every one is in `heads` until the
-        # transaction or savepoint ends, and both flush first), and other pending changes can wait.
+        # No autoflush: every event of this transaction is already in the database (see above),
+        # and other pending changes can wait for the step's own flush.
         with session.no_autoflush:
             chain = AuditEvent.instance_id.is_(None) if instance_id is None else AuditEvent.instance_id == instance_id
             last = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(chain)
                                    .order_by(AuditEvent.seq.desc()).limit(1)).first()
         heads[instance_id] = (last.seq, last.hash) if last else (0, GENESIS)
     seq, prev_hash = heads[instance_id]
-    event = AuditEvent(
-        instance_id=instance_id, seq=seq + 1, at=(at or clock.now()).astimezone(timezone.utc),
-        actor=actor, type=EventType(type).value, process_key=process_key, version=version,
-        task_id=task_id, task_name=task_name, data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev_hash,
-    )
-    event.hash = _digest(_fields(event))
-    session.add(event)
-    heads[instance_id] = (event.seq, event.hash)
-    return event
+    values = dict(instance_id=instance_id, seq=seq + 1, at=(at or clock.now()).astimezone(timezone.utc),
+                  actor=actor, type=EventType(type).value, process_key=process_key, version=version,
+                  task_id=task_id, task_name=task_name, data=json.loads(json.dumps(data or {}, default=str)),
+                  prev_hash=prev_hash)
+    values["hash"] = _digest(_fields(values))
+    try:
+        session.execute(_INSERT, values)
+    except IntegrityError:  # (instance_id, seq) is unique: a writer that did not hold the lock
+        raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
+    heads[instance_id] = (values["seq"], values["hash"])
 
 
 def chain_head(instance_id: Any) -> tuple[Any, Any]:

@@ -66,6 +66,12 @@ def _refuse_changes(session: Session, _context, _instances) -> None:
         raise RuntimeError("a read-only session cannot write (a GET request changed the database?)")
 
 
+def refuse_if_read_only(session: Session) -> None:
+    """For writes that bypass the session's flush (plain INSERTs): the same refusal as a flush's."""
+    if session.get_bind().get_execution_options().get(READ_ONLY):
+        raise RuntimeError("a read-only session cannot write (a GET request changed the database?)")
+
+
 @contextlib.contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit if the block succeeds, roll back on any error."""

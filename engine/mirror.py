@@ -43,7 +43,7 @@ def _resolve(session: Session, spiff_task, data: dict[str, Any]) -> assignment.A
 
 def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {row.spiff_task_id: row for row in queries.open_tasks(session, instance.id)}
+    open_rows = {row.spiff_task_id: row for row in _open_tasks(session, instance.id)}
     now = clock.now()
     for spiff_id, row in open_rows.items():
         if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
@@ -77,6 +77,14 @@ def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflo
             notifications.task_assigned(session, row, actor)  # outbox; the actor is already on the page
         for row in created:  # after the mail: their queries need not flush these events one by one
             record_task_event(session, row, EventType.TASK_CREATED, "system")
+
+
+def _open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    """The instance's ready tasks as this transaction left them, without flushing its changes
+    first (the step flushes once, at its end): a row the step has just completed or cancelled is
+    still ready in the database, and is left out here."""
+    with session.no_autoflush:
+        return [row for row in queries.open_tasks(session, instance_id) if row.status == "ready"]
 
 
 def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
@@ -129,7 +137,8 @@ def sync_timers(session: Session, instance: Instance, workflow: BpmnWorkflow) ->
             value = value.get("next")
         if value:
             waiting[str(task.id)] = (task.task_spec.bpmn_id, TimerEventDefinition.get_datetime(value))
-    rows = {row.spiff_task_id: row for row in session.scalars(_TIMER_ROWS, {"instance_id": instance.id})}
+    with session.no_autoflush:  # a step adds timer rows only here, and flushes before its next step
+        rows = {row.spiff_task_id: row for row in session.scalars(_TIMER_ROWS, {"instance_id": instance.id})}
     for spiff_id, row in rows.items():
         if spiff_id not in waiting:
             row.status = "fired" if _timer_fired(workflow, spiff_id) else "cancelled"
@@ -162,7 +171,7 @@ def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
 
 
 def close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-    for row in queries.open_tasks(session, instance.id):
+    for row in _open_tasks(session, instance.id):
         row.status = "cancelled"
         drop_candidates(session, row)
     if _has_timers(workflow):

@@ -10,16 +10,18 @@ time, so the engine needs no web setting and queued mail follows a change of add
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from datetime import datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, bindparam, cast, or_, select, text
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from . import clock
+from .db import refuse_if_read_only
 from .models import HumanTask, Instance, OutboxMessage, User
 
 BASE_URL = "{base_url}"
@@ -60,36 +62,54 @@ def enqueue(session: Session, *, recipient: str, subject: str, body: str, kind: 
     Uses INSERT ... ON CONFLICT DO NOTHING so that two transactions queueing the same message at
     the same moment (two workers sending the same reminder) do not fail: one row wins.
     """
+    refuse_if_read_only(session)
     values = dict(created_at=clock.now(), recipient=recipient, subject=subject[:300], body=body, kind=kind,
                   dedup_key=dedup_key[:200], instance_id=instance_id, status="pending", attempts=0)
-    return session.execute(_insert_once(session.get_bind().dialect.name), values).scalar() is not None
+    return session.execute(_INSERT_ONCE, values).scalar() is not None
 
 
-@functools.cache
-def _insert_once(dialect: str):
-    """The INSERT ... ON CONFLICT DO NOTHING of `enqueue`, built once per dialect: a Core statement
-    on the table, as no ORM object of the outbox is ever pending (building it with `.values()` and
-    running it through the ORM cost more than the insert itself)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _insert_once():
+    """The INSERT ... ON CONFLICT DO NOTHING of `enqueue` (PostgreSQL and SQLite 3.35+ say it
+    alike), as a text statement with the table's column types: SQLAlchemy cannot cache the
+    statement its dialects build for ON CONFLICT, and compiling it anew cost more than the insert."""
     table = OutboxMessage.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+    names = ("created_at", "recipient", "subject", "body", "kind", "dedup_key", "instance_id", "status", "attempts")
+    return (text(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)}) "
+                 "ON CONFLICT (dedup_key) DO NOTHING RETURNING id")
+            .bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
+            .columns(table.c.id))
 
 
-def recipients_of(session: Session, task: HumanTask) -> list[User]:
-    """The people to tell that `task` is theirs: its assignee, or else its candidate users and the
-    members of its candidate groups (except the groups in `skip_groups`), never excluded users,
-    only active people with an e-mail address. One query, whatever the number of groups."""
+_INSERT_ONCE = _insert_once()
+
+
+def recipients_of(session: Session, task: HumanTask) -> list[Row]:
+    """The people to tell that `task` is theirs (username, name, email): its assignee, or else its
+    candidate users and the members of its candidate groups (except the groups in `skip_groups`),
+    never excluded users, only active people with an e-mail address. One query, whatever the
+    number of groups."""
     named = {task.assignee} if task.assignee else set(task.candidate_users or [])
     groups = sorted(set(task.candidate_groups or []) - _skip_groups) if not task.assignee else []
     excluded = set(task.excluded_users or [])
     if not (named - excluded or groups):
         return []
-    # Roles are a JSON list: a LIKE on its text narrows the rows portably, Python decides exactly.
-    users = session.scalars(select(User).where(User.active.is_(True), or_(
-        User.username.in_(sorted(named)), *(cast(User.roles, String).like(f'%"{g}"%') for g in groups)))
-        .order_by(User.username))
-    return [u for u in users if u.email and u.username not in excluded
-            and (u.username in named or any(g in u.all_roles for g in groups))]
+    parameters = {"names": sorted(named), **{f"group_{i}": f'%"{g}"%' for i, g in enumerate(groups)}}
+    with _users_as_stored(session):
+        rows = session.execute(_people_named_or_in(len(groups)), parameters).all()
+    return [row for row in rows if row.email and row.username not in excluded
+            and (row.username in named or any(g in {"agent", *(row.roles or [])} for g in groups))]
+
+
+@functools.lru_cache(maxsize=16)
+def _people_named_or_in(group_count: int):
+    """Active people named, or whose roles may hold one of `group_count` groups: roles are a JSON
+    list, so a LIKE on its text narrows the rows portably and `recipients_of` decides exactly.
+    Built once per number of groups, with its cache key."""
+    return (select(User.username, User.name, User.email, User.roles)
+            .where(User.active.is_(True), or_(User.username.in_(bindparam("names", expanding=True)),
+                                              *(cast(User.roles, String).like(bindparam(f"group_{i}"))
+                                                for i in range(group_count))))
+            .order_by(User.username))
 
 
 def task_assigned(session: Session, task: HumanTask, actor: str | None = None) -> int:
@@ -136,7 +156,7 @@ def reminders_due(session: Session, within: timedelta, now: datetime | None = No
 def decision_made(session: Session, task: HumanTask, actor: User) -> bool:
     """Tell the requester who decided what on `task` (a task whose form has a `decision` field)."""
     instance = task.instance
-    starter = session.scalar(select(User).where(User.username == instance.started_by))
+    starter = _starter(session, instance)
     data = task.data or {}
     if starter is None or not starter.email or "decision" not in data:
         return False
@@ -154,7 +174,7 @@ def decision_made(session: Session, task: HumanTask, actor: User) -> bool:
 
 def instance_ended(session: Session, instance: Instance) -> bool:
     """Tell the requester that their request ended, and how."""
-    starter = session.scalar(select(User).where(User.username == instance.started_by))
+    starter = _starter(session, instance)
     if starter is None or not starter.email:
         return False
     outcome = END_STATES.get(instance.end_state or "", f"est terminée ({instance.end_state})")
@@ -163,6 +183,23 @@ def instance_ended(session: Session, instance: Instance) -> bool:
     return enqueue(session, recipient=starter.email, subject=f"Votre demande {outcome} : {instance.title}",
                    body=body, kind="instance_ended", dedup_key=f"instance:{instance.id}:ended",
                    instance_id=instance.id)
+
+
+def _starter(session: Session, instance: Instance) -> Row | None:
+    """Who started `instance` (name, email), if they still exist."""
+    with _users_as_stored(session):
+        return session.execute(_NAME_AND_EMAIL, {"username": instance.started_by}).first()
+
+
+_NAME_AND_EMAIL = select(User.name, User.email).where(User.username == bindparam("username"))
+
+
+def _users_as_stored(session: Session):
+    """Reading people need not flush the step's pending changes first (they are flushed once, at
+    the end of the step) unless a person is among them (an import that also starts requests)."""
+    if any(isinstance(o, User) for o in (*session.new, *session.dirty)):
+        return contextlib.nullcontext()
+    return session.no_autoflush
 
 
 def task_link(task: HumanTask) -> str:

@@ -5,6 +5,7 @@ change to the same instance surfaces here as Conflict (optimistic lock on the in
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -127,7 +128,7 @@ def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 def release_task(session: Session, task_id: int, actor: User) -> HumanTask:
     """Give a claimed task back to its candidates (the claimer, `hr` or `admin` may)."""
-    task = _get_task(session, task_id, actor)
+    task = _locked_task(session, task_id, actor)
     if task.status != "ready":
         raise Conflict("this task is no longer waiting")
     if not task.claimed:
@@ -214,7 +215,7 @@ _TASK_INSTANCE_AND_CHAIN_HEAD = (
     .execution_options(populate_existing=True))
 
 
-def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
+def _locked_task(session: Session, task_id: int, actor: User) -> HumanTask:
     """The task with its instance and version, read once the instance's row lock is ours (see
     `_lock`), so that it shows what the previous holder of the lock committed, with the head of the
     instance's audit chain (so that `audit.record` need not read it): two statements on
@@ -227,6 +228,12 @@ def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
     if task is None or not permissions.can_see_task(session, actor, task):
         raise NotFound(f"no task {task_id}")
     audit.remember_head(session, task.instance_id, row.chain_seq, row.chain_hash)
+    return task
+
+
+def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
+    """`_locked_task`, if it is still ready and the actor's to do."""
+    task = _locked_task(session, task_id, actor)
     if task.status != "ready":
         raise Conflict(f"this task is already {task.status}")
     if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
@@ -314,10 +321,15 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
                      process_key=instance.process_key, version=version, data={"end_state": instance.end_state})
         notifications.instance_ended(session, instance)  # outbox
+        _save(session, instance, workflow)
     else:
-        mirror.sync_human_tasks(session, instance, workflow, actor)
-        mirror.sync_timers(session, instance, workflow)
-    _save(session, instance, workflow)
+        with _conflict_if_changed_meanwhile():
+            mirror.sync_timers(session, instance, workflow)  # before `dump_state` prunes fired timers
+            # The state first: the flush that gives new tasks their ids then writes it too.
+            _dump(instance, workflow)
+            mirror.sync_human_tasks(session, instance, workflow, actor)
+            session.flush()
+        workflow_cache.saved(session, instance, workflow)
     return completed
 
 
@@ -335,11 +347,23 @@ def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exc
 
 
 def _save(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-    instance.state = spiff.dump_state(workflow)
-    instance.serializer_version = spiff.SERIALIZER_VERSION
-    try:
+    with _conflict_if_changed_meanwhile():
+        _dump(instance, workflow)
         session.flush()
-    except (StaleDataError, IntegrityError):
-        raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
     if instance.status == "running":
         workflow_cache.saved(session, instance, workflow)
+
+
+def _dump(instance: Instance, workflow: BpmnWorkflow) -> None:
+    instance.state = spiff.dump_state(workflow)
+    instance.serializer_version = spiff.SERIALIZER_VERSION
+
+
+@contextlib.contextmanager
+def _conflict_if_changed_meanwhile():
+    """A write that finds the instance's row changed since it was read (its version counter), or a
+    row of it another writer wrote first, was raced: the caller may try again."""
+    try:
+        yield
+    except (StaleDataError, IntegrityError):
+        raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None

@@ -57,3 +57,47 @@ def test_concurrent_completion_of_one_task(org_sessions):
         assert [e.actor for e in completions] == [winner]
         assert s.get(Instance, instance_id).status == "completed"
         assert verify_audit(s).ok
+
+
+def test_a_release_waits_for_a_cancellation_in_progress_then_says_the_task_is_gone(org_sessions):
+    # A release writes to the request's audit trail: it must queue behind whoever holds the
+    # request (here hr cancelling it), then see what they committed — not fail on a duplicate.
+    from engine import cancel_instance, claim_task, release_task
+    deploy_approval(org_sessions)
+    with unit_of_work(org_sessions) as s:
+        instance_id = start_instance(s, "approval_test", as_user(s, "nadia")).id
+    with unit_of_work(org_sessions) as s:
+        complete_task(s, open_task(s, instance_id, "request").id, as_user(s, "nadia"), REQUEST)
+    with unit_of_work(org_sessions) as s:
+        task_id = open_task(s, instance_id, "manager_review").id
+        claim_task(s, task_id, as_user(s, "julien"))
+
+    holder = org_sessions()
+    cancel_instance(holder, instance_id, as_user(holder, "sophie"), "Plus nécessaire")
+    holder.flush()
+    outcome: list[object] = []
+
+    def release():
+        with org_sessions() as session:
+            try:
+                release_task(session, task_id, as_user(session, "julien"))
+                session.commit()
+                outcome.append("released")
+            except Exception as err:  # the outcome is asserted below
+                session.rollback()
+                outcome.append(err)
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive(), f"the release did not wait for the cancellation: {outcome}"
+    holder.commit()
+    holder.close()
+    thread.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
+    assert "no longer waiting" in str(outcome[0])
+    with unit_of_work(org_sessions) as s:
+        assert s.get(Instance, instance_id).end_state == "cancelled"
+        assert [e.type for e in s.query(AuditEvent).filter_by(instance_id=instance_id).order_by(AuditEvent.seq)][-1] \
+            == "instance_cancelled"
+        assert verify_audit(s).ok

@@ -38,6 +38,18 @@ def test_start_runs_until_the_first_user_task_and_records_it(approval):
             "instance_started", "task_created"]
 
 
+def test_a_completed_task_stays_completed_beside_the_task_it_opened(approval):
+    # A step writes all its changes in one flush at its end: the rows it reads meanwhile (open
+    # tasks, timers) must show its own changes, not the database's older "ready".
+    instance_id = start(approval)
+    complete(approval, instance_id, "request", "nadia", REQUEST)
+    with unit_of_work(approval) as s:
+        rows = s.query(HumanTask).filter_by(instance_id=instance_id).order_by(HumanTask.id).all()
+        assert [(t.bpmn_id, t.status, t.completed_by) for t in rows] == [
+            ("request", "completed", "nadia"), ("manager_review", "ready", None)]
+        assert [(t.bpmn_id, t.status) for t in s.query(Timer).filter_by(instance_id=instance_id)] == []
+
+
 def test_invalid_submission_names_each_field_and_writes_nothing(approval):
     instance_id = start(approval)
     with unit_of_work(approval) as s:

@@ -3,9 +3,10 @@ write lock; each request reads one committed snapshot), and a GET that tried to 
 rather than write."""
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
-from engine.models import User
+from engine import audit
+from engine.models import AuditEvent, User
 from web import db
 
 from .page_client import Person
@@ -41,3 +42,22 @@ def test_a_get_that_tried_to_write_fails_and_writes_nothing(app):
     assert app.test_client().get("/test-only/rename").status_code == 500
     with app.extensions["passerelle.sessions"]() as session:
         assert session.query(User).filter_by(username="nadia").one().name != "Changed by a GET"
+
+
+def test_a_get_that_tried_to_record_an_audit_event_fails_and_records_nothing(app):
+    # Audit events are plain INSERTs, not flushed objects: the refusal must not depend on a flush.
+    def sign_in_by_get():
+        audit.record(db.session(), audit.EventType.USER_SIGNED_IN, "nadia", data={"via": "a GET"})
+        db.commit()
+        return "recorded"
+
+    def events(session):
+        return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == "nadia"))
+
+    with app.extensions["passerelle.sessions"]() as session:
+        before = events(session)
+    app.add_url_rule("/test-only/sign-in", "test_sign_in", sign_in_by_get)
+    app.config.update(PROPAGATE_EXCEPTIONS=False)
+    assert app.test_client().get("/test-only/sign-in").status_code == 500
+    with app.extensions["passerelle.sessions"]() as session:
+        assert events(session) == before
