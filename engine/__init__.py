@@ -23,6 +23,7 @@ from .validation import validate_bundle
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
 from . import notifications
 from .incidents import Incident, incidents, retry_incident
+from .failures import Failure
 from .mailer import SmtpSettings
 from .timers import PassReport, WorkerSettings, run_worker
 
@@ -52,5 +53,5 @@ __all__ = [
     "EventType", "EVENT_TYPES", "verify_audit", "Verification", "now", "frozen_at",
     # background work: the worker, outbox notifications, incidents
     "run_worker", "WorkerSettings", "SmtpSettings", "PassReport", "notifications", "incidents", "retry_incident",
-    "Incident",
+    "Incident", "Failure",
 ]

@@ -22,9 +22,10 @@ from . import audit, clock, forms, mirror, notifications, org, permissions, spif
 from .audit import EventType
 from .errors import Conflict, InvalidData, NotFound
 from .facts import agent_of, facts_for
+from .failures import Failure
 from .models import HumanTask, Instance, Organisation, User
 from .registry import get_version, parsed_specs, restore_workflow
-from .sandbox import find_forbidden, make_script_engine
+from .sandbox import make_script_engine
 
 log = logging.getLogger(__name__)
 clock.install()
@@ -334,9 +335,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
 
 
 def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exception, actor: str) -> None:
-    forbidden = find_forbidden(err)
-    message = (f"forbidden code in the diagram: {forbidden.message}" if forbidden
-               else f"the process could not go on: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
+    message = str(Failure.of(err))
     log.warning("instance %s failed: %s", instance.id, message)
     instance.status, instance.failure, instance.ended_at = "failed", message, clock.now()
     mirror.close_open_work(session, instance, workflow)

@@ -159,8 +159,11 @@ def test_a_request_stopped_by_a_technical_problem_says_why(app):
         assert "Cette demande s’est arrêtée à cause d’un problème technique." in text
         assert "Ce qui n’a pas marché : le processus n’a pas pu continuer : " in text
         assert "division by zero" in text
+        # where, for whoever maintains the diagram
+        assert "étape « Divide » (divide), ligne 1 de son script : share = 1 / 0" in text
     english = Person(app.test_client(), "thomas", language="en").text(f"/requests/{instance_id}")
     assert "What went wrong: the process could not go on: " in english
+    assert "step “Divide” (divide), line 1 of its script: share = 1 / 0" in english
 
 
 BROKEN_STEP = b"""<?xml version="1.0" encoding="UTF-8"?>

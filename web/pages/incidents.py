@@ -8,14 +8,12 @@ from datetime import datetime
 from flask_babel import gettext as _
 from lxml import etree
 
-from engine import Incident, Instance
+from engine import Failure, Incident, Instance
 from engine.xml import parse_xml
 
 # Errors that mean the mail server was never reached (engine.mailer: OSError or smtplib errors).
 _UNREACHABLE = ("ConnectionRefusedError", "ConnectionResetError", "TimeoutError", "timed out", "gaierror",
                 "SMTPConnectError", "SMTPServerDisconnected", "OSError", "unreachable")
-# How engine.runtime words Instance.failure.
-_FORBIDDEN, _STOPPED = "forbidden code in the diagram:", "the process could not go on:"
 
 
 @dataclass(frozen=True)
@@ -68,12 +66,21 @@ def _event_names(instance: Instance) -> dict[str, str]:
 
 
 def failure_words(failure: str | None) -> str | None:
-    """Why a request stopped (Instance.failure, written by the engine in English), in the page's language."""
+    """Why a request stopped (Instance.failure, written by the engine in English), in the page's
+    language: what went wrong, then at which step of the diagram and which line of its script."""
     if not failure:
         return None
-    if failure.startswith(_FORBIDDEN):
-        return _("the process diagram holds code that is not allowed: %(detail)s",
-                 detail=failure[len(_FORBIDDEN):].strip())
-    if failure.startswith(_STOPPED):
-        return _("the process could not go on: %(detail)s", detail=failure[len(_STOPPED):].strip())
-    return failure
+    parts = Failure.parse(failure)
+    if parts is None:
+        return failure
+    if parts.forbidden:
+        words = _("the process diagram holds code that is not allowed: %(detail)s", detail=parts.detail)
+    else:
+        words = _("the process could not go on: %(detail)s", detail=parts.detail)
+    if parts.bpmn_id:
+        words += " — " + _("step “%(step)s” (%(bpmn_id)s)", step=parts.step, bpmn_id=parts.bpmn_id)
+    if parts.line and parts.code:
+        words += ", " + _("line %(line)s of its script: %(code)s", line=parts.line, code=parts.code)
+    elif parts.line:
+        words += ", " + _("line %(line)s of its script", line=parts.line)
+    return words
