@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from engine import complete_task, deploy, frozen_at, start_instance, unit_of_work
+from engine import deploy, frozen_at, start_instance, unit_of_work
 from engine.models import HumanTask, Instance
 from engine.registry import PROCESSES_DIR, bundles_in
 
-from .helpers import as_user, complete, edit, open_task
+from .helpers import as_user, complete, edit
 
 KEY = "temporary_support_mission"
 DMN = "temporary_support_eligibility.dmn"

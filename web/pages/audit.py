@@ -19,7 +19,7 @@ from engine.models import AuditEvent, User
 from .. import db
 from ..security import current_actor
 from .errors import Refused
-from .labels import EVENT_LABELS, event_label, status_label, status_tone
+from .labels import EVENT_LABELS, status_label, status_tone
 from .people import people
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
