@@ -9,12 +9,18 @@ from engine.models import AuditEvent, HumanTask, Instance
 from .helpers import REQUEST, as_user, deploy_approval, open_task
 
 
-def test_concurrent_completion_of_one_task(org_sessions):
-    deploy_approval(org_sessions)
-    with unit_of_work(org_sessions) as s:
+def submitted_request(sessions) -> int:
+    """A request nadia has filled in: it waits for her manager's review."""
+    deploy_approval(sessions)
+    with unit_of_work(sessions) as s:
         instance_id = start_instance(s, "approval_test", as_user(s, "nadia")).id
-    with unit_of_work(org_sessions) as s:
+    with unit_of_work(sessions) as s:
         complete_task(s, open_task(s, instance_id, "request").id, as_user(s, "nadia"), REQUEST)
+    return instance_id
+
+
+def test_concurrent_completion_of_one_task(org_sessions):
+    instance_id = submitted_request(org_sessions)
     # Let the HR lane's task be offered to two people: fire the timer.
     from datetime import datetime
     from engine import frozen_at, run_due_timers
@@ -63,11 +69,7 @@ def test_a_release_waits_for_a_cancellation_in_progress_then_says_the_task_is_go
     # A release writes to the request's audit trail: it must queue behind whoever holds the
     # request (here hr cancelling it), then see what they committed — not fail on a duplicate.
     from engine import cancel_instance, claim_task, release_task
-    deploy_approval(org_sessions)
-    with unit_of_work(org_sessions) as s:
-        instance_id = start_instance(s, "approval_test", as_user(s, "nadia")).id
-    with unit_of_work(org_sessions) as s:
-        complete_task(s, open_task(s, instance_id, "request").id, as_user(s, "nadia"), REQUEST)
+    instance_id = submitted_request(org_sessions)
     with unit_of_work(org_sessions) as s:
         task_id = open_task(s, instance_id, "manager_review").id
         claim_task(s, task_id, as_user(s, "julien"))
