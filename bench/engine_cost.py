@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from time import perf_counter
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from engine import complete_task, find_user, get_version, spiff, start_instance, unit_of_work
-from engine.models import HumanTask, Instance
+from engine.models import AuditEvent, HumanTask, Instance
 from engine.sandbox import make_script_engine
 
 from .databases import LOOP_KEY
@@ -47,6 +48,8 @@ class Persisted:
 
     def __init__(self, sessions):
         self.sessions = sessions
+        self._floor_task: int | None = None
+        self._floor_seq = 0
         with unit_of_work(sessions) as s:
             self.user_ids = {name: find_user(s, name).id for name in (AUTHOR, REVIEWER)}
             self.spec_json = get_version(s, LOOP_KEY).spec_json
@@ -73,6 +76,31 @@ class Persisted:
             instance.state = instance.state + " "  # a real write of the same size
         return perf_counter() - started
 
+    def floor_writes(self, instance_id: int, workflow: BpmnWorkflow) -> float:
+        """The least a persisted completion must do beside SpiffWorkflow's step, with SQLAlchemy
+        Core and no ORM: read the instance row under its lock; mark the done task; insert the next
+        one; append two audit events (done, created); serialize `workflow` and write that state —
+        one transaction; no candidates, no mail, no validation. Rows go to an instance of their own."""
+        engine = self.sessions.kw["bind"]
+        if self._floor_task is None:
+            with unit_of_work(self.sessions) as s:
+                self._floor_task = s.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
+                self._floor_seq = s.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.instance_id == instance_id))
+        now = datetime.now(timezone.utc)
+        started = perf_counter()
+        with engine.begin() as c:
+            _state, version = c.execute(_READ_LOCKED, {"instance": instance_id}).one()
+            c.execute(_MARK_DONE, {"task": self._floor_task, "at": now, "by": AUTHOR, "data": EDIT})
+            c.execute(_NEXT_TASK, {"instance_id": instance_id, "spiff_task_id": "floor", "bpmn_id": "review",
+                                   "title": "Review", "status": "ready", "created_at": now, "form": {}})
+            c.execute(_EVENT, [{"instance_id": instance_id, "seq": self._floor_seq + k, "at": now, "actor": AUTHOR,
+                                "type": kind, "data": EDIT, "prev_hash": "0" * 64, "hash": "0" * 64}
+                               for k, kind in ((1, "task_completed"), (2, "task_created"))])
+            c.execute(_WRITE_STATE, {"instance": instance_id, "new_state": spiff.dump_state(workflow), "old": version,
+                                     "new": version + 1})
+        self._floor_seq += 2
+        return perf_counter() - started
+
     def state_size(self, instance_id: int) -> int:
         with unit_of_work(self.sessions) as s:
             return s.scalar(select(func.length(Instance.state)).where(Instance.id == instance_id))
@@ -80,6 +108,19 @@ class Persisted:
     def _user(self, session, username):
         from engine.models import User
         return session.get(User, self.user_ids[username])
+
+
+_instance, _task = Instance.__table__, HumanTask.__table__
+_READ_LOCKED = (select(_instance.c.state, _instance.c.lock_version).where(_instance.c.id == bindparam("instance"))
+                .with_for_update())
+_MARK_DONE = (update(_task).where(_task.c.id == bindparam("task"))
+              .values(status="completed", completed_at=bindparam("at"), completed_by=bindparam("by"),
+                      data=bindparam("data")))
+_NEXT_TASK = insert(_task)
+_EVENT = insert(AuditEvent.__table__)
+_WRITE_STATE = (update(_instance).where(_instance.c.id == bindparam("instance"),
+                                        _instance.c.lock_version == bindparam("old"))
+                .values(state=bindparam("new_state"), lock_version=bindparam("new")))
 
 
 class Bare:
@@ -131,8 +172,9 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
 
     # 1. Overhead: fresh instances, a few rounds each, pairwise interleaved; the floor (a bare
     # read-and-write of the instance row) is timed beside them, on an instance of its own.
-    p_all, b_all, f_all = [], [], []
-    floor_instance = persisted.start()
+    p_all, b_all, f_all, w_all = [], [], [], []
+    floor_instance, writes_instance, writes_workflow = persisted.start(), persisted.start(), bare.start()
+    bare.complete(writes_workflow, EDIT)  # a workflow waiting for its review, as after a step
     for i in range(sizes.overhead_instances):
         instance_id, workflow = persisted.start(), bare.start()
         for r in range(sizes.overhead_rounds):
@@ -140,6 +182,7 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
             p_all += p
             b_all += b
             f_all += [persisted.floor(floor_instance) for _ in p]
+            w_all += [persisted.floor_writes(writes_instance, writes_workflow) for _ in p]
     overhead = {
         "completions": len(p_all),
         "persisted_median_ms": round(median_ms(p_all), 3),
@@ -147,9 +190,14 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
         "ratio": ratio(median_ms(p_all), median_ms(b_all)),
         "floor_median_ms": round(median_ms(f_all), 3),
         "floor_ratio": ratio(median_ms(f_all), median_ms(b_all)),
+        "floor_writes_median_ms": round(median_ms(w_all), 3),
+        "floor_writes_ratio": ratio(median_ms(w_all), median_ms(b_all)),
+        # the least any engine that writes those rows with SQLAlchemy and runs the step could take
+        "least_ratio": ratio(median_ms(w_all) + median_ms(b_all), median_ms(b_all)),
     }
     log(f"    overhead: {overhead['ratio']}x ({overhead['persisted_median_ms']} ms vs {overhead['bare_median_ms']} ms; "
-        f"floor: read + write the instance row {overhead['floor_median_ms']} ms = {overhead['floor_ratio']}x)")
+        f"floor: read + write the instance row {overhead['floor_median_ms']} ms = {overhead['floor_ratio']}x; "
+        f"least writes in Core {overhead['floor_writes_median_ms']} ms = {overhead['floor_writes_ratio']}x)")
 
     # Cost curve: carry instances round the loop, timing every round on both sides; beside each
     # round, a first round on a brand-new instance is the reference of the same moment.
