@@ -346,11 +346,11 @@ def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exc
 
 
 def _save(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    """Write the state of an instance that has just ended (completed, failed or cancelled): there is
+    no next step, so nothing to keep live (a running instance is saved by `_advance`)."""
     with _conflict_if_changed_meanwhile():
         _dump(instance, workflow)
         session.flush()
-    if instance.status == "running":
-        workflow_cache.saved(session, instance, workflow)
 
 
 def _dump(instance: Instance, workflow: BpmnWorkflow) -> None:
