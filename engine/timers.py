@@ -149,7 +149,7 @@ def fire_next_timer(sessions: sessionmaker[Session], settings: WorkerSettings) -
             # The claim saw the timers as they were when its statement began: a worker holding the
             # lock then may have fired them and committed before the lock became ours. Read again
             # now that it is ours; nothing due any more means the claim was stale: look again.
-            if session.scalar(_DUE_OF_INSTANCE, {"now": now, "instance_id": instance_id}) is None:
+            if session.scalar(_ANY_DUE_OF_INSTANCE, {"now": now, "instance_id": instance_id}) is None:
                 session.rollback()
                 continue
             try:
@@ -159,15 +159,19 @@ def fire_next_timer(sessions: sessionmaker[Session], settings: WorkerSettings) -
                 log.warning("timers of instance %s failed: %s", instance_id, err, exc_info=True)
                 error = f"{type(err).__name__}: {err}"
         with sessions.begin() as session:
-            for timer in session.scalars(select(Timer).where(Timer.instance_id == instance_id, *_due_timers(now))):
+            for timer in _due_of(session, instance_id, now):
                 _count_failure(timer, error, now, settings)
         return False
 
 
 _CLAIM = (select(Instance.id).join(Timer, Timer.instance_id == Instance.id).where(*_due_timers(bindparam("now")))
           .order_by(Timer.due_at, Timer.id).limit(1).with_for_update(skip_locked=True, of=Instance))
-_DUE_OF_INSTANCE = (select(Timer.id).where(Timer.instance_id == bindparam("instance_id"), *_due_timers(bindparam("now")))
-                    .limit(1))
+_DUE_OF_INSTANCE = select(Timer).where(Timer.instance_id == bindparam("instance_id"), *_due_timers(bindparam("now")))
+_ANY_DUE_OF_INSTANCE = _DUE_OF_INSTANCE.with_only_columns(Timer.id).limit(1)
+
+
+def _due_of(session: Session, instance_id: int, now: datetime) -> list[Timer]:
+    return list(session.scalars(_DUE_OF_INSTANCE, {"instance_id": instance_id, "now": now}))
 
 
 def _fire(session: Session, instance_id: int, now: datetime, settings: WorkerSettings) -> bool:
@@ -178,7 +182,7 @@ def _fire(session: Session, instance_id: int, now: datetime, settings: WorkerSet
     else:  # ended meanwhile: its timers will never fire
         session.execute(update(Timer).where(Timer.instance_id == instance_id, Timer.status == "waiting")
                         .values(status="cancelled").execution_options(synchronize_session=False))
-    stuck = list(session.scalars(select(Timer).where(Timer.instance_id == instance_id, *_due_timers(now))))
+    stuck = _due_of(session, instance_id, now)
     for timer in stuck:  # due for us, yet the workflow did not fire it: do not spin on it
         _count_failure(timer, "the timer was due but the workflow did not fire it", now, settings)
     session.commit()
