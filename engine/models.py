@@ -81,7 +81,12 @@ class User(Base):
 
     @property
     def all_roles(self) -> list[str]:
-        return sorted({"agent", *(self.roles or [])})
+        return roles_held(self.roles)
+
+
+def roles_held(roles: list[str] | None) -> list[str]:
+    """The roles someone with these stored `roles` holds: those, and `agent`, which everyone holds."""
+    return sorted({"agent", *(roles or [])})
 
 
 # --- process definitions ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .db import refuse_if_read_only
-from .models import HumanTask, Instance, OutboxMessage, User
+from .models import HumanTask, Instance, OutboxMessage, User, roles_held
 
 BASE_URL = "{base_url}"
 
@@ -97,7 +97,7 @@ def recipients_of(session: Session, task: HumanTask) -> list[Row]:
     with _users_as_stored(session):
         rows = session.execute(_people_named_or_in(len(groups)), parameters).all()
     return [row for row in rows if row.email and row.username not in excluded
-            and (row.username in named or any(g in {"agent", *(row.roles or [])} for g in groups))]
+            and (row.username in named or any(g in roles_held(row.roles) for g in groups))]
 
 
 @functools.lru_cache(maxsize=16)
