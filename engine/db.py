@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: execution option of the connections that only read (see `reading_engine`)
 READ_ONLY = "passerelle_read_only"
+_READ_ONLY_WRITE = "a read-only session cannot write (a GET request changed the database?)"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -63,13 +64,13 @@ def make_session_factory(engine: Engine, read_only: bool = False) -> sessionmake
 
 def _refuse_changes(session: Session, _context, _instances) -> None:
     if session.new or session.dirty or session.deleted:
-        raise RuntimeError("a read-only session cannot write (a GET request changed the database?)")
+        raise RuntimeError(_READ_ONLY_WRITE)
 
 
 def refuse_if_read_only(session: Session) -> None:
     """For writes that bypass the session's flush (plain INSERTs): the same refusal as a flush's."""
     if session.get_bind().get_execution_options().get(READ_ONLY):
-        raise RuntimeError("a read-only session cannot write (a GET request changed the database?)")
+        raise RuntimeError(_READ_ONLY_WRITE)
 
 
 @contextlib.contextmanager

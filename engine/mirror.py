@@ -100,9 +100,9 @@ def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
     for row in rows:
         names = {("user", row.default_assignee)} if row.default_assignee else set()
         names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
-        names |= {("exclude", u) for u in row.excluded_users}
-        if not names - {("exclude", u) for u in row.excluded_users}:
+        if not names:
             names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
+        names |= {("exclude", u) for u in row.excluded_users}
         values += [{"task_id": row.id, "kind": kind, "name": name} for kind, name in sorted(names)]
     with session.no_autoflush:
         session.execute(TaskCandidate.__table__.insert(), values)
