@@ -170,8 +170,9 @@ def measure(sessions, sizes: Sizes, log=print) -> dict:
     bare = Bare(persisted.spec_json)
     _round(persisted, bare, persisted.start(), bare.start(), True)  # warm caches on both sides
 
-    # 1. Overhead: fresh instances, a few rounds each, pairwise interleaved; the floor (a bare
-    # read-and-write of the instance row) is timed beside them, on an instance of its own.
+    # 1. Overhead: fresh instances, a few rounds each, pairwise interleaved; the two floors (a bare
+    # read-and-write of the instance row; the least writes of a completion) are timed beside them,
+    # each on an instance of its own.
     p_all, b_all, f_all, w_all = [], [], [], []
     floor_instance, writes_instance, writes_workflow = persisted.start(), persisted.start(), bare.start()
     bare.complete(writes_workflow, EDIT)  # a workflow waiting for its review, as after a step
