@@ -1,42 +1,39 @@
-# Sourced by scripts/run and scripts/test: make sure .venv exists and holds
-# the project installed in editable mode with the requested extras.
+# Sourced by scripts/run, scripts/test and scripts/bench: make sure .venv holds exactly the
+# versions of uv.lock (the lock file: every dependency, direct and transitive, with hashes),
+# plus Passerelle itself in editable mode.
 #
-# pip runs only when pyproject.toml changed since the last install of the same
-# spec; .venv/.passerelle-installed records "<spec> <fingerprint>". The
-# fingerprint also covers which top-level packages exist, because an editable
-# install maps only the packages present when it ran: a new one (say web/
-# appearing after a pull) needs a reinstall for .venv/bin/passerelle to see it.
+# uv installs from the lock; uv itself is pinned, with its hashes, by scripts/lib/uv-requirements.txt
+# and lives in .tools/ beside the project. `uv sync --locked` refuses to run when uv.lock no longer
+# satisfies pyproject.toml; refresh it with ./scripts/lock (see README).
 
-ensure_venv() {
-    local spec=$1   # what to pip-install, e.g. "." or ".[test]"
-    local root venv stamp want
+UV_VERSION=0.13.9
+
+# The path of the pinned uv, installed on first use.
+uv_bin() {
+    local root tools
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-    venv="$root/.venv"
-    stamp="$venv/.passerelle-installed"
-
-    if [[ ! -x "$venv/bin/python" ]]; then
-        echo "==> creating $venv" >&2
-        "${PYTHON:-python3}" -m venv "$venv"
+    tools="$root/.tools/uv-$UV_VERSION"
+    if [[ ! -x "$tools/bin/uv" ]]; then
+        echo "==> installing uv $UV_VERSION into $tools" >&2
+        rm -rf "$tools"
+        "${PYTHON:-python3}" -m venv "$tools" >&2
+        "$tools/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+            -r "$root/scripts/lib/uv-requirements.txt" >&2
     fi
-    "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
-        echo "error: $venv uses Python < 3.11; remove it or set PYTHON=python3.11" >&2
+    echo "$tools/bin/uv"
+}
+
+# ensure_venv [EXTRA...]: .venv with the product's dependencies and the given extras (test, bench).
+ensure_venv() {
+    local root uv args=()
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    uv=$(uv_bin)
+    "${PYTHON:-python3}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+        echo "error: Passerelle needs Python >= 3.11; set PYTHON=python3.11" >&2
         return 1
     }
-
-    want="$spec $(cd "$root" && { cat pyproject.toml; ls -d -- */__init__.py 2>/dev/null || true; } \
-        | sha256sum | cut -d' ' -f1)"
-    if [[ -f "$stamp" ]] && grep -qxF -- "$want" "$stamp"; then
-        return 0
-    fi
-    echo "==> pip install -e '$spec' (first run, or pyproject.toml or the package list changed)" >&2
-    (cd "$root" && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec")
-    # Keep only stamps with the current fingerprint, then add this one;
-    # ".[extras]" also installs everything "." needs.
-    local hash=${want##* }
-    {
-        grep -F -- " $hash" "$stamp" 2>/dev/null || true
-        echo "$want"
-        if [[ $spec == .\[* ]]; then echo ". $hash"; fi
-    } | sort -u > "$stamp.new"
-    mv "$stamp.new" "$stamp"
+    for extra in "$@"; do args+=(--extra "$extra"); done
+    # --inexact: what another script installed (say the test extras, before ./scripts/run) stays.
+    (cd "$root" && UV_PROJECT_ENVIRONMENT="$root/.venv" UV_PYTHON_DOWNLOADS=never \
+        "$uv" sync --locked --inexact --quiet --python "${PYTHON:-python3}" "${args[@]}")
 }
