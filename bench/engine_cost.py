@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from time import perf_counter
 
 from sqlalchemy import bindparam, func, insert, select, update
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import complete_task, find_user, get_version, spiff, start_instance, unit_of_work
+from engine import clock, complete_task, find_user, get_version, spiff, start_instance, unit_of_work
 from engine.models import AuditEvent, HumanTask, Instance
 from engine.sandbox import make_script_engine
 
@@ -86,7 +85,7 @@ class Persisted:
             with unit_of_work(self.sessions) as s:
                 self._floor_task = s.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id))
                 self._floor_seq = s.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.instance_id == instance_id))
-        now = datetime.now(timezone.utc)
+        now = clock.now()  # as the engine reads it
         started = perf_counter()
         with engine.begin() as c:
             _state, version = c.execute(_READ_LOCKED, {"instance": instance_id}).one()

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from datetime import date, datetime, timezone
+import time
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
 _frozen: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("passerelle_now", default=None)
+# (moment, time.monotonic() when it was set): set by `start_at`, read by every thread.
+_origin: tuple[datetime, float] | None = None
 
 
 def now() -> datetime:
-    """The current UTC time, or the time frozen by `frozen_at`."""
+    """The current UTC time: the time frozen by `frozen_at` in this context, else the process clock
+    set by `start_at`, else the machine's."""
     value = _frozen.get()
-    return value if value is not None else datetime.now(timezone.utc)
+    if value is not None:
+        return value
+    origin = _origin
+    if origin is not None:
+        return origin[0] + timedelta(seconds=time.monotonic() - origin[1])
+    return datetime.now(timezone.utc)
 
 
 def today() -> date:
@@ -35,6 +44,19 @@ def frozen_at(moment: datetime | None) -> Iterator[None]:
         yield
     finally:
         _frozen.reset(token)
+
+
+def start_at(moment: datetime | None) -> None:
+    """From now on, in every thread of this process, the clock reads `moment` (UTC if naive) and
+    runs on from it, seconds as long as the machine's; None goes back to the machine's time.
+
+    The test suite starts its clock on a fixed day, so that the dates in its data keep their
+    meaning whatever day it runs; `frozen_at` still wins inside its block.
+    """
+    global _origin
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    _origin = None if moment is None else (moment, time.monotonic())
 
 
 class _ClockedDatetime(datetime):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 # Cheaper password hashing keeps fixtures fast; stored hashes record their own cost.
@@ -19,6 +20,20 @@ from engine.org import DEMO_ORGANISATION
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "bpmn-corpus"
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
+
+
+# The day the suite's dates are written against. The engine's clock starts there for the whole run
+# (every thread: the live servers too) and runs on, so "today", "in the past" and due timers mean
+# the same on any day the suite runs. A test that needs another moment uses engine.frozen_at.
+SUITE_STARTS_AT = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_clock():
+    from engine.clock import start_at
+    start_at(SUITE_STARTS_AT)
+    yield SUITE_STARTS_AT
+    start_at(None)
 
 
 def postgres_url() -> str:

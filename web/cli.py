@@ -197,9 +197,9 @@ def incidents_retry(ref, actor):
 
 
 def _seed_demo_requests(app) -> None:
-    """A first run shows requests at several stages, not empty pages (only into an empty database)."""
-    from engine.demo import seed_requests
-    from engine.models import Instance
+    """A first run shows requests at several stages, not empty pages: only into a database that
+    holds the demo organisation and no request yet (never into an organisation of one's own)."""
+    from engine.demo import is_new_demo_database, seed_requests
     with unit_of_work(app.extensions["passerelle.sessions"]) as session:
-        if session.query(Instance.id).first() is None:
+        if is_new_demo_database(session):
             click.echo(f"demo: {seed_requests(session)} requests started at various stages")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..models import HumanTask
+from ..models import HumanTask, Instance
 from ..org import find_user
 from ..runtime import complete_task, start_instance
 
@@ -26,6 +26,18 @@ class _Story:
             instance_id=self.instance.id, bpmn_id=bpmn_id, status="ready").one()
         complete_task(self.session, task.id, find_user(self.session, username), data)
         return self
+
+
+#: everyone the demo requests name, as starter or actor
+PEOPLE = ("nadia", "julien", "luc", "sophie", "pierre", "lea", "thomas", "marie")
+
+
+def is_new_demo_database(session: Session) -> bool:
+    """True when the database holds no request yet and every person of the demo requests (an
+    organisation of one's own has none of them): the only database `seed_requests` goes into."""
+    if session.query(Instance.id).first() is not None:
+        return False
+    return all(find_user(session, username) is not None for username in PEOPLE)
 
 
 def seed_requests(session: Session) -> int:

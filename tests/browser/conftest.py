@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from engine import frozen_at, run_due_timers, unit_of_work
+from engine import clock, frozen_at, run_due_timers, unit_of_work
 from engine.models import Instance
 from tests.web.conftest import LiveServer, app  # noqa: F401  (the app fixture, reused)
 
@@ -139,7 +139,7 @@ def fire_timers(app, instance_id: int, on: date) -> None:  # noqa: F811
 
 
 def in_days(n: int) -> date:
-    return date.today() + timedelta(days=n)
+    return clock.today() + timedelta(days=n)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -1,12 +1,12 @@
 """Signing in for API tokens, using and revoking them, and who am I — over real HTTP."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from engine import unit_of_work
+from engine import clock, unit_of_work
 from engine.models import ApiToken, AuditEvent, User
 
 from .api_helpers import assert_error
@@ -27,7 +27,7 @@ def test_sign_in_returns_a_token_that_opens_the_api(api, app):
     assert set(body) == {"token", "expires_at"}
     expires = datetime.fromisoformat(body["expires_at"])
     assert expires.utcoffset() == timedelta(0)
-    assert timedelta(hours=11) < expires - datetime.now(timezone.utc) <= timedelta(hours=12)
+    assert timedelta(hours=11) < expires - clock.now() <= timedelta(hours=12)
     assert "Set-Cookie" not in response.headers
 
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
@@ -99,7 +99,7 @@ def test_a_revoked_token_is_refused(api):
 def test_an_expired_token_is_refused(api, app):
     client = api("thomas")
     with unit_of_work(app.extensions["passerelle.sessions"]) as session:
-        session.execute(update(ApiToken).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(ApiToken).values(expires_at=clock.now() - timedelta(seconds=1)))
     response = client.get("/api/v1/me")
     body = assert_error(response, 401)
     assert "expired" in body["message"]
