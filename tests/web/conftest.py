@@ -10,18 +10,33 @@ from werkzeug.serving import make_server
 
 from web import create_app
 
+from ..support.seeded import SeededDatabases
+
+SETTINGS = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-" + "x" * 32,
+    "AUTO_SETUP": True,
+    "DEMO_DATA": True,
+    "RATELIMIT_ENABLED": False,
+}
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory):
+    """Databases set up as the app sets up an empty one (migrated, demo organisation, processes/
+    deployed), built once per kind for the whole run; each test gets a copy."""
+    def build(url: str) -> None:
+        create_app({**SETTINGS, "DATABASE_URL": url}).extensions["passerelle.db"].dispose()
+    databases = SeededDatabases(tmp_path_factory.mktemp("seeded"), build)
+    yield databases
+    databases.drop()
+
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(database_url, tmp_path, seeded):
     """The application with the demo organisation and processes/ deployed."""
-    application = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "AUTO_SETUP": True,
-        "DEMO_DATA": True,
-        "RATELIMIT_ENABLED": False,
-    })
+    seeded.copy_into(database_url)
+    application = create_app({**SETTINGS, "DATABASE_URL": database_url})
     application.instance_path = str(tmp_path / "instance")
     yield application
     application.extensions["passerelle.db"].dispose()
