@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from engine import clock, frozen_at, run_due_timers, unit_of_work
 from engine.models import Instance
-from tests.web.conftest import LiveServer, app  # noqa: F401  (the app fixture, reused)
+from tests.web.conftest import LiveServer, app, seeded  # noqa: F401  (the app fixture and its seeded databases, reused)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
