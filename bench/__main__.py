@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from . import anatomy, bulk, databases, engine_cost, http_load, report, scale, server  # noqa: E402
+from . import anatomy, bulk, databases, engine_cost, http_load, isolation_cost, report, scale, server  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 USERS = ("nadia", "julien", "luc", "thomas", "pierre", "marie", "lea", "sophie", "karim", "claire", "antoine")
@@ -51,6 +51,8 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
         database = databases.create(kind, workdir, args.postgres_url, "engine")
         try:
             out["engine"] = engine_cost.measure(database.sessions(), plan.engine, log=log)
+            log("  6. diagram code in sandbox processes / in-process, per completion")
+            out["isolation"] = isolation_cost.measure(database.sessions(), plan.engine, log=log)
         finally:
             database.dispose()
             database.drop()

@@ -16,6 +16,8 @@ from engine import (DEMO_ORGANISATION, deploy, deploy_folder, load_organisation_
 BENCH_DIR = Path(__file__).resolve().parent
 LOOP_BUNDLE = {"rework_loop.bpmn": (BENCH_DIR / "diagrams" / "rework_loop.bpmn").read_bytes()}
 LOOP_KEY = "bench_rework_loop"
+SCRIPTED_BUNDLE = {"scripted_loop.bpmn": (BENCH_DIR / "diagrams" / "scripted_loop.bpmn").read_bytes()}
+SCRIPTED_KEY = "bench_scripted_loop"
 
 
 @dataclass
@@ -79,6 +81,7 @@ def create(kind: str, workdir: Path, postgres_url: str | None, label: str) -> Da
         load_organisation_file(session, DEMO_ORGANISATION)
         deploy_folder(session)
         deploy(session, LOOP_BUNDLE, "luc", "benchmark diagram")
+        deploy(session, SCRIPTED_BUNDLE, "luc", "benchmark diagram")
     engine.dispose()
     return database
 

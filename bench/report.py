@@ -122,6 +122,13 @@ def markdown(report: dict) -> str:
         row("　database size per 1,000 instances, MB", "scale", "mb_per_1000_instances"),
         row("　instances / task rows / audit events in the database", "scale", "census_summary"),
         memory(),
+        row("6. diagram code in sandbox processes / in-process, per completion with a script (ratio of medians)",
+            "isolation", "scripted", "ratio", suffix="×"),
+        row("　completion with a script, median ms: sandbox processes / in-process", "isolation", "scripted",
+            "summary"),
+        row("　same, a completion whose conditions are all cheap (evaluated in-process either way)",
+            "isolation", "conditions", "ratio", suffix="×"),
+        row("　that script alone, median ms: sandbox process / in-process", "isolation", "script_alone", "summary"),
     ]
     verdict_lines = [f"- {'met' if v['met'] else '**missed**'}: {v['target']} {v['limit']:g} — "
                      f"{dict(KINDS)[v['database']]}: {v['value']:g}" for v in verdicts(results)]
@@ -137,6 +144,8 @@ def markdown(report: dict) -> str:
 def summarise(results: dict) -> None:
     """Add the derived one-cell strings the table shows."""
     for kind, _ in KINDS:
+        for figures in (_get(results, kind, "isolation") or {}).values():
+            figures["summary"] = f"{figures['isolated_median_ms']:.2f} / {figures['in_process_median_ms']:.2f}"
         growth = _get(results, kind, "engine", "growth")
         if growth:
             growth["added_ms_summary"] = f"{growth['added_ms_fresh']:.1f} → {growth['added_ms_old']:.1f}"

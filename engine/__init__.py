@@ -11,14 +11,16 @@ from .db import make_engine, make_session_factory, reading_engine, unit_of_work
 from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
                      PermissionDenied, Problem)
 from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Organisation, OutboxMessage,
-                     ProcessFile, ProcessVersion, Timer, User)
+                     ProcessFile, ProcessVersion, ProposedFile, ProposedVersion, Timer, User)
 from .org import DEMO_ORGANISATION, ROLES, find_user, load_organisation, load_organisation_file, manager_of
 from .registry import (PROCESSES_DIR, Deployment, bundle_of, checksum, deploy, deploy_folder, get_version,
                        list_processes, running_counts, validate, versions_of)
+from .review import AuthorStep, approve, get_proposed, pending_versions, reject, steps_assigned_to, submit
 from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
                       run_due_timers, start_instance)
-from . import queries
-from .credentials import authenticate, check_password, hash_password, issue_token, revoke_token, token_row
+from . import queries, visibility
+from .credentials import (authenticate, check_password, hash_password, issue_token, revoke_token, revoke_tokens,
+                          token_row)
 from .validation import validate_bundle
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
 from . import notifications
@@ -35,20 +37,23 @@ __all__ = [
     "make_engine", "make_session_factory", "reading_engine", "unit_of_work", "upgrade_schema", "schema_is_current",
     # models
     "User", "Directorate", "Organisation", "ProcessVersion", "ProcessFile", "Instance", "HumanTask",
-    "AuditEvent", "Timer", "OutboxMessage", "ApiToken",
+    "AuditEvent", "Timer", "OutboxMessage", "ApiToken", "ProposedVersion", "ProposedFile",
     # organisation
     "load_organisation", "load_organisation_file", "find_user", "manager_of", "ROLES", "DEMO_ORGANISATION",
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
     "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
     "validate_bundle",
+    # four eyes on deploys
+    "submit", "pending_versions", "get_proposed", "approve", "reject", "steps_assigned_to", "AuthorStep",
     # instances and tasks
     "start_instance", "complete_task", "claim_task", "release_task", "cancel_instance", "get_instance",
     "get_task", "run_due_timers",
-    # reading: task lists, request lists, histories, audit search
-    "queries",
+    # reading: task lists, request lists, histories, audit search; what a task's reader sees
+    "queries", "visibility",
     # credentials
     "authenticate", "hash_password", "check_password", "issue_token", "token_row", "revoke_token",
+    "revoke_tokens",
     # audit and time
     "EventType", "EVENT_TYPES", "verify_audit", "Verification", "now", "frozen_at",
     # background work: the worker, outbox notifications, incidents

@@ -1,7 +1,9 @@
 """Who may act on a user task, from the fields Camunda Modeler writes on it.
 
 Expressions are deliberately tiny — `${field}` or `${function(field)}` — so they need no evaluator
-at all: a process owner names data, never writes code here.
+at all: a process owner names data, never writes code here. `parse_expression` is that grammar,
+used both here at run time and by `validation` at upload; lists are split by a one-pass scanner,
+so that no input costs more than its length (issue 13: a backtracking pattern took minutes).
 """
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-EXPRESSION = re.compile(r"^\$\{\s*(?:(?P<fn>[a-z_][a-z0-9_]*)\s*\(\s*(?P<arg>[a-z_][a-z0-9_]*)\s*\)|(?P<name>[a-z_][a-z0-9_]*))\s*\}$",
-                        re.IGNORECASE)
+_NAME = r"[A-Za-z][A-Za-z0-9_]*"  # no leading '_': the sandbox's rule for names too
+# no nested quantifiers, no overlap between neighbours: a match costs at most the item's length
+EXPRESSION = re.compile(rf"^\$\{{\s*(?:(?P<fn>{_NAME})\s*\(\s*(?P<arg>{_NAME})\s*\)|(?P<name>{_NAME}))\s*\}}$")
+_LIST_MARKS = re.compile(r"[{},]")
 
 #: functions available inside ${...}: name -> callable(value) -> username(s)
 Resolver = Callable[[Any], Any]
@@ -24,8 +28,57 @@ class Assignment:
     excluded_users: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Expression:
+    """`${name}` (`function` None) or `${function(name)}`."""
+
+    name: str
+    function: str | None = None
+
+
+def parse_expression(item: str) -> Expression | None:
+    """The expression `item` is, or None when it is not one of the two forms (a literal, or an
+    expression the validation refuses: see `invalid_expressions`)."""
+    match = EXPRESSION.match(item.strip())
+    if not match:
+        return None
+    if match.group("name"):
+        return Expression(match.group("name"))
+    return Expression(match.group("arg"), match.group("fn"))
+
+
+def looks_like_expression(item: str) -> bool:
+    return "${" in item or "#{" in item
+
+
+def split_list(text: str | None) -> list[str]:
+    """The items of a comma-separated list, stripped; commas inside `{...}` do not separate.
+    One pass over `text`, whatever it holds (unbalanced braces included)."""
+    if not text:
+        return []
+    items: list[str] = []
+    depth, start = 0, 0
+    for mark in _LIST_MARKS.finditer(text):
+        char = mark.group()
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            items.append(text[start:mark.start()])
+            start = mark.end()
+    items.append(text[start:])
+    return [item.strip() for item in items if item.strip()]
+
+
+def invalid_expressions(text: str | None) -> list[str]:
+    """The items of the list `text` that look like expressions but are neither `${name}` nor
+    `${function(name)}`."""
+    return [item for item in split_list(text) if looks_like_expression(item) and parse_expression(item) is None]
+
+
 def is_valid_expression(text: str) -> bool:
-    return all(EXPRESSION.match(part) or "${" not in part for part in _split(text))
+    return not invalid_expressions(text)
 
 
 def resolve(extensions: Mapping[str, Any], lane: str | None, data: Mapping[str, Any],
@@ -53,24 +106,18 @@ def lane_role(lane: str, roles: set[str]) -> str | None:
     return normalized if normalized in roles else None
 
 
-def _split(text: str | None) -> list[str]:
-    if not text:
-        return []
-    return [part.strip() for part in re.split(r",(?![^{]*\})", text) if part.strip()]
-
-
 def _values(text: str | None, data: Mapping[str, Any], functions: Mapping[str, Resolver]) -> list[str]:
     values: list[str] = []
-    for part in _split(text):
-        match = EXPRESSION.match(part)
-        if not match:
+    for part in split_list(text):
+        expression = parse_expression(part)
+        if expression is None:
             values.append(part)
             continue
-        if match.group("name"):
-            value = data.get(match.group("name"))
+        if expression.function is None:
+            value = data.get(expression.name)
         else:
-            fn = functions.get(match.group("fn"))
-            value = fn(data.get(match.group("arg"))) if fn else None
+            fn = functions.get(expression.function)
+            value = fn(data.get(expression.name)) if fn else None
         if isinstance(value, (list, tuple, set)):
             values.extend(str(v) for v in value if v)
         elif value:

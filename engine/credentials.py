@@ -8,7 +8,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from . import clock
@@ -83,3 +83,10 @@ def token_row(session: Session, plain: str) -> ApiToken | None:
 def revoke_token(session: Session, row: ApiToken) -> None:
     row.revoked_at = clock.now()
     session.flush()
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every live API token of `user` (signing out everywhere); returns how many."""
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=clock.now()))
+    return result.rowcount

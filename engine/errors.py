@@ -10,8 +10,11 @@
     ├── InvalidBundle        a BPMN/DMN upload that cannot be deployed; `.problems`
     │                        lists Problem(file, line, element, message)                (422)
     └── ForbiddenCode        diagram code the sandbox refuses (import, dunder, ...)
-                             or that exceeds its time/size bounds; at run time the
-                             instance is marked failed with this message.
+        │                    or that exceeds its time/size bounds; at run time the
+        │                    instance is marked failed with this message.
+        └── SandboxCrashed   diagram code that crashed its sandbox process or ran past
+                             its deadline (killed); in the timer worker, a failed
+                             attempt (retried with backoff, then an incident).
 """
 from __future__ import annotations
 
@@ -68,3 +71,7 @@ class ForbiddenCode(PasserelleError):
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message)
         self.line = line
+
+
+class SandboxCrashed(ForbiddenCode):
+    pass

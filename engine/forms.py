@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Callable
 
 from .errors import InvalidData
+from .values import text_problem
 
 TYPES = ("string", "long", "boolean", "date", "enum")
 _TRUE = {"true", "on", "1", "yes", "oui"}
@@ -44,11 +45,12 @@ class Lookups:
 
 
 def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups: Lookups,
-                        current: dict[str, Any] | None = None) -> dict[str, Any]:
+                        current: dict[str, Any] | None = None, partial: bool = False) -> dict[str, Any]:
     """Validate `submitted` against a field spec; return the cleaned, typed values.
 
     Raises InvalidData whose `.errors` maps each faulty field (or an unknown one) to messages.
     Read-only fields keep their current value; submitting a different one is an error.
+    `partial`: only the fields submitted are checked (data that pre-fills a form filled later).
     """
     if not isinstance(submitted, dict):
         raise InvalidData("the data must be an object of field values", {"data": ["must be an object"]})
@@ -56,7 +58,9 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
     errors: dict[str, list[str]] = {}
     for name in submitted:
         if name not in fields:
-            errors.setdefault(name, []).append("unknown field")
+            errors.setdefault(str(name), []).append("unknown field")
+    if partial:
+        fields = {name: field for name, field in fields.items() if name in submitted}
     cleaned: dict[str, Any] = {}
     current = current or {}
     for name, field in fields.items():
@@ -80,7 +84,7 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
         cleaned[name] = value
     for name, field in fields.items():
         rule = (field.get("constraints") or {}).get("required_if")
-        if rule and name not in errors and cleaned.get(name) in (None, ""):
+        if rule and not partial and name not in errors and cleaned.get(name) in (None, ""):
             other, _, values = rule.partition("=")
             if str(cleaned.get(other.strip())) in {v.strip() for v in values.split("|")}:
                 errors.setdefault(name, []).append(
@@ -88,6 +92,12 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
     if errors:
         raise InvalidData("some fields are not valid", errors)
     return cleaned
+
+
+def takes_decision(form: dict[str, Any]) -> bool:
+    """Whether the form asks for a `decision` (approve, sign, accept or refuse...): such a task
+    decides on the request for the organisation (see permissions.decides_own_request)."""
+    return any(field.get("id") == "decision" for field in form.get("fields", []))
 
 
 def negative_decisions(form: dict[str, Any]) -> set[str]:
@@ -112,6 +122,9 @@ def _coerce(field: dict[str, Any], raw: Any) -> Any:
     if kind == "string":
         if not isinstance(raw, str):
             raise ValueError("must be text")
+        problem = text_problem(raw)
+        if problem:
+            raise ValueError(problem)
         return raw.strip()
     if kind == "long":
         if isinstance(raw, bool):

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, forms, notifications, org, queries, spiff
+from . import assignment, audit, clock, forms, notifications, org, queries, spiff, visibility
 from .audit import EventType
 from .models import HumanTask, Instance, TaskCandidate, Timer
 
@@ -57,7 +57,8 @@ def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflo
             spec = spiff_task.task_spec
             row = HumanTask(instance_id=instance.id, spiff_task_id=spiff_id, bpmn_id=spec.bpmn_id,
                             title=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, status="ready",
-                            form=forms.form_spec(getattr(spec, "form", None)), created_at=now,
+                            form={**forms.form_spec(getattr(spec, "form", None)), **visibility.declaration(spec)},
+                            created_at=now,
                             due_at=_due_at(spiff.extensions_of(spec).get("due_in"), now),
                             assignee=resolved.assignee, default_assignee=resolved.assignee, claimed=False)
             _apply_candidates(row, resolved)

@@ -102,6 +102,9 @@ class ProcessVersion(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     checksum: Mapped[str] = mapped_column(String(64))
+    # who uploaded the files; `deployed_by` made them current: someone else when a second process
+    # owner approved them (four eyes, `engine.review`)
+    author: Mapped[str] = mapped_column(String(64))
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column()
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -123,6 +126,43 @@ class ProcessFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[ProcessVersion] = relationship(back_populates="files")
+
+
+class ProposedVersion(Base):
+    """Files a process owner proposed as the next version of a process, waiting until another
+    process owner (or an administrator) approves them — then deployed as a ProcessVersion — or
+    rejects them. Kept afterwards: who proposed what, and who decided."""
+
+    __tablename__ = "proposed_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    checksum: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column()
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    # the version the approval deployed
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"), nullable=True)
+    files: Mapped[list[ProposedFile]] = relationship(back_populates="proposed", order_by="ProposedFile.id",
+                                                      cascade="all, delete-orphan")
+    version: Mapped[ProcessVersion | None] = relationship()
+
+    @property
+    def bpmn_file(self) -> ProposedFile:
+        return next(f for f in self.files if f.filename.endswith(".bpmn"))
+
+
+class ProposedFile(Base):
+    __tablename__ = "proposed_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposed_id: Mapped[int] = mapped_column(ForeignKey("proposed_version.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    proposed: Mapped[ProposedVersion] = relationship(back_populates="files")
 
 
 # --- instances and their human tasks ----------------------------------------------------------

@@ -3,21 +3,28 @@
 - start a process: a role listed in the version's `starter_roles`;
 - see a request: its starter, its agent, anyone who acted on or is offered one of its tasks,
   the line manager of its starter or agent, and `hr`, `auditor`, `admin` (all requests);
+- see a task: until it is done, its candidates; once done, who did it; always, who may see its request;
 - act on a task: its assignee, a candidate user, or a holder of a candidate role — unless
-  excluded, or the task is claimed by someone else;
+  excluded, or the task is claimed by someone else; never decide on one's own request (a task
+  whose form takes a `decision`, done by its starter, its agent or the person it is about);
 - release a claimed task: whoever claimed it; `hr` and `admin` too, so that work is never stuck;
 - cancel: the starter until the request is approved (withdrawal); `hr` and `admin` always;
-- deploy processes: `process_owner`, `admin`; read the audit: `auditor`, `admin`;
+- deploy processes: `process_owner`, `admin`; with four eyes on, approve a proposed version:
+  one of them other than its author (who may withdraw it; any of them may reject it);
+  read the audit: `auditor`, `admin`;
 - retry an incident (a timer or a mail that kept failing): `hr`, `admin`.
 """
 from __future__ import annotations
+
+from typing import Collection
 
 from sqlalchemy import exists, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from . import forms
 from .errors import PermissionDenied
-from .models import HumanTask, Instance, ProcessVersion, TaskCandidate, User
+from .models import HumanTask, Instance, ProcessVersion, ProposedVersion, TaskCandidate, User
 
 SEE_ALL_ROLES = ("hr", "auditor", "admin")
 
@@ -33,6 +40,11 @@ def can_start(user: User, version: ProcessVersion) -> bool:
 
 def can_deploy(user: User) -> bool:
     return user.has_role("process_owner", "admin")
+
+
+def can_approve_version(user: User, proposed: ProposedVersion) -> bool:
+    """Four eyes: a process owner or an administrator, never the author of the files."""
+    return user.active and can_deploy(user) and user.username != proposed.author
 
 
 def can_read_audit(user: User) -> bool:
@@ -71,12 +83,25 @@ def can_act(user: User, task: HumanTask) -> bool:
     return is_candidate(user, task)
 
 
+def decides_own_request(user: User, task: HumanTask, concerned: Collection[str]) -> bool:
+    """Whether completing `task` would have `user` decide on a request that concerns them, whatever
+    the assignment says: the task's form takes a `decision` and `user` is one of `concerned` (the
+    request's starter, its agent, whoever a step made its subject — `runtime` lists them, and
+    leaves out a task the diagram gives them by name: their own answer, e.g. an agent's consent)."""
+    return user.username in concerned and forms.takes_decision(task.form or {})
+
+
 def can_release(user: User, task: HumanTask) -> bool:
     return bool(task.claimed) and user.active and (task.assignee == user.username or user.has_role("hr", "admin"))
 
 
 def can_see_task(session: Session, user: User, task: HumanTask) -> bool:
-    return is_candidate(user, task) or task.completed_by == user.username or can_see_instance(session, user, task.instance)
+    """A task not done (waiting, or withdrawn with its request): its candidates; a done one: who did
+    it. Either: who may see its request (a group's other members do not see a step one of them did;
+    `engine.visibility` says what each reader sees)."""
+    if task.status != "completed" and is_candidate(user, task):
+        return True
+    return task.completed_by == user.username or can_see_instance(session, user, task.instance)
 
 
 def can_see_instance(session: Session, user: User, instance: Instance) -> bool:

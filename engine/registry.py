@@ -99,12 +99,32 @@ def _describe(root, key: str) -> tuple[str, str, list[str]]:
     return process.get("name") or key, description, roles
 
 
-def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: str = "") -> Deployment:
-    """Validate and deploy a bundle. Identical content to the latest version creates nothing.
+def identify(files: Mapping[str, bytes]) -> tuple[str, str, str]:
+    """The (process key, process name, checksum) of a deployable bundle.
+
+    Raises InvalidBundle if any file is at fault (as `deploy` would).
+    """
+    files = _named(files)
+    problems = _static_problems(files)
+    if problems:
+        raise InvalidBundle(problems)
+    key, _spec, _subprocess_specs, root = _parse(files)
+    return key, _describe(root, key)[0], checksum(files)
+
+
+def _named(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    return {Path(name).name: bytes(content) for name, content in files.items()}
+
+
+def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: str = "",
+           author: str | None = None) -> Deployment:
+    """Validate and deploy a bundle: `actor` makes it the version new requests start on; `author`,
+    who uploaded it, when that was someone else (a proposal `actor` approved: `engine.review`).
+    Identical content to the latest version creates nothing.
 
     Raises InvalidBundle (nothing is written) if any file is at fault.
     """
-    files = {Path(name).name: bytes(content) for name, content in files.items()}
+    files = _named(files)
     problems = _static_problems(files)
     if problems:
         raise InvalidBundle(problems)
@@ -116,14 +136,15 @@ def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: st
     name, description, roles = _describe(root, key)
     version = ProcessVersion(
         process_key=key, version=(latest.version + 1) if latest else 1, name=name, description=description,
-        checksum=digest, deployed_by=actor, deployed_at=clock.now(), comment=comment or "",
+        checksum=digest, author=author or actor, deployed_by=actor, deployed_at=clock.now(), comment=comment or "",
         starter_roles=roles, spec_json=spiff.dump_specs(spec, subprocess_specs),
         files=[ProcessFile(filename=n, content=c) for n, c in sorted(files.items(), key=lambda i: not i[0].endswith(".bpmn"))],
     )
     session.add(version)
     session.flush()
     audit.record(session, audit.EventType.PROCESS_DEPLOYED, actor, process_key=key, version=version.version,
-                 data={"checksum": digest, "comment": version.comment, "files": sorted(files)})
+                 data={"checksum": digest, "comment": version.comment, "files": sorted(files),
+                       **({"author": version.author} if version.author != actor else {})})
     return Deployment(version, True)
 
 

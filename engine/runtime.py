@@ -13,19 +13,20 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, object_session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, forms, mirror, notifications, org, permissions, spiff, workflow_cache
+from . import assignment, audit, clock, forms, mirror, notifications, org, permissions, spiff, values, workflow_cache
 from .audit import EventType
-from .errors import Conflict, InvalidData, NotFound
+from .errors import Conflict, InvalidData, NotFound, SandboxCrashed
 from .facts import agent_of, facts_for
 from .failures import Failure
 from .models import HumanTask, Instance, Organisation, User
 from .registry import get_version, parsed_specs, restore_workflow
-from .sandbox import make_script_engine
+from .sandbox import find_forbidden, make_script_engine
 
 log = logging.getLogger(__name__)
 clock.install()
@@ -40,6 +41,8 @@ RESERVED_KEYS = ("started_by", "started_at")
 def start_instance(session: Session, process_key: str, actor: User, data: dict[str, Any] | None = None) -> Instance:
     """Start the latest version of `process_key` for `actor`, run it until it waits, persist it.
 
+    `data` fills the start event's form, or pre-fills the first tasks' (`spiff.start_form`):
+    any other field is refused.
     Raises NotFound (unknown process), PermissionDenied (actor may not start it), InvalidData.
     """
     version = get_version(session, process_key)
@@ -54,9 +57,13 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
                 if len(str(data.get(k) or "")) > n}  # the sizes of their columns
     if too_long:
         raise InvalidData("some values are too long", too_long)
+    spec, subprocess_specs = parsed_specs(version)
+    form, partial = spiff.start_form(spec)
+    data = forms.validate_submission(form, data, _lookups(session), partial=partial)
     now = clock.now()
     data.update(started_by=actor.username, started_at=now.isoformat())
-    spec, subprocess_specs = parsed_specs(version)
+    budget = values.DataBudget({})
+    _check_quota(budget, {}, data)
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine)
     workflow.task_tree.data.update(data)  # the start task's data flows to everything after it
     instance = Instance(process_key=process_key, version=version, title=str(data.get("title") or version.name),
@@ -68,7 +75,7 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
     audit.remember_head(session, instance.id, None, None)  # a new instance: its chain is empty
     audit.record(session, EventType.INSTANCE_STARTED, actor.username, instance_id=instance.id,
                  process_key=process_key, version=version.version, data=data)
-    _advance(session, instance, workflow, actor.username)
+    _advance(session, instance, workflow, actor.username, budget)
     return instance
 
 
@@ -82,6 +89,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     instance = task.instance
     workflow = _load(instance)
     spiff_task = _spiff_task(workflow, task)
+    _refuse_own_decision(actor, task, spiff_task.task_spec)
     cleaned = forms.validate_submission(task.form, data, _lookups(session), current=instance.data)
     extensions = spiff.extensions_of(spiff_task.task_spec)
     by_field = extensions.get("completed_by_field")
@@ -89,6 +97,8 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
         cleaned_with_actor = {**cleaned, by_field: actor.username}
     else:
         cleaned_with_actor = cleaned
+    budget = values.DataBudget(instance.data)  # once per step: then each change costs its own size
+    _check_quota(budget, instance.data, cleaned_with_actor)
     spiff_task.data.update(cleaned_with_actor)
     now = clock.now()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, cleaned
@@ -108,7 +118,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     except Exception as err:  # diagram code after the form (e.g. a script) may fail
         _fail(session, instance, workflow, err, actor.username)
         return task
-    _advance(session, instance, workflow, actor.username)
+    _advance(session, instance, workflow, actor.username, budget)
     return task
 
 
@@ -117,6 +127,7 @@ def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
     task = _task_for_update(session, task_id, actor)
     if task.claimed and task.assignee == actor.username:
         return task
+    _refuse_own_decision(actor, task, _user_task_spec(task))
     result = session.execute(
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "ready", HumanTask.claimed.is_(False))
         .values(assignee=actor.username, claimed=True).execution_options(synchronize_session=False))
@@ -183,11 +194,14 @@ def get_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 
 def run_due_timers(session: Session, instance: Instance, actor: str = "system") -> bool:
-    """Fire the timers of `instance` that are due at the engine clock; True if anything moved."""
+    """Fire the timers of `instance` that are due at the engine clock; True if anything moved.
+
+    Raises SandboxCrashed when diagram code crashed or overran its sandbox process: for the worker,
+    a failed attempt (retried, then an incident), not a failed request."""
     _lock(session, instance)
     if instance.status != "running":
         return False
-    return _advance(session, instance, _load(instance), actor) > 0
+    return _advance(session, instance, _load(instance), actor, crash_raises=True) > 0
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -252,6 +266,48 @@ def _load(instance: Instance) -> BpmnWorkflow:
     return restore_workflow(instance, _script_engine)
 
 
+def _refuse_own_decision(actor: User, task: HumanTask, task_spec) -> None:
+    """Nobody decides on their own request, whatever the assignment says (permissions)."""
+    permissions.require(not permissions.decides_own_request(actor, task, _concerned(task.instance, task_spec)),
+                        "you may not decide on a request that concerns you")
+
+
+def _concerned(instance: Instance, task_spec) -> set[str]:
+    """Who `instance` is about, for the task `task_spec`: its starter, its agent and the people the
+    diagram's steps recorded as its subject (`completed_by_field`, e.g. the volunteer). Nobody when
+    the diagram gives the task to one of them by name (`camunda:assignee="${agent}"`): that is
+    their own answer, e.g. an agent's consent, not a decision on their request."""
+    spec, subprocess_specs = parsed_specs(instance.version)
+    fields = {"started_by", "agent"} | {
+        str(by) for s in (spec, *subprocess_specs.values()) for t in s.task_specs.values()
+        if (by := spiff.extensions_of(t).get("completed_by_field"))}
+    own = assignment.parse_expression(str(spiff.extensions_of(task_spec).get("camunda:assignee") or ""))
+    if own is not None and own.function is None and own.name in fields:
+        return set()
+    data = instance.data or {}
+    return {instance.started_by, instance.agent or instance.started_by} | {str(data[f]) for f in fields if data.get(f)}
+
+
+def _user_task_spec(task: HumanTask):
+    """The spec of a waiting task, from its version's parsed specs (no workflow loaded)."""
+    spec, subprocess_specs = parsed_specs(task.instance.version)
+    for specs in (spec, *subprocess_specs.values()):
+        for task_spec in specs.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == task.bpmn_id and isinstance(task_spec, spiff.UserTask):
+                return task_spec
+    return None
+
+
+def _check_quota(budget: values.DataBudget, current: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Submitted data: within the request's quota, or InvalidData naming the largest field."""
+    try:
+        budget.update(current, changes)
+    except values.TooLarge as err:
+        raise InvalidData(str(err), {err.field or "data": [f"too much data: at most {err.limit // 1024} KB per request"]})
+    except values.NotJson as err:
+        raise InvalidData(str(err), {err.field: [err.reason]})
+
+
 def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):
     from uuid import UUID
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
@@ -272,11 +328,14 @@ def _lookups(session: Session) -> forms.Lookups:
     return forms.Lookups(user_roles, organisation_kind)
 
 
-def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str) -> int:
+def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str,
+             budget: values.DataBudget | None = None, crash_raises: bool = False) -> int:
     """Run engine steps until the workflow waits, then mirror its waiting work into our tables.
-    Returns how many tasks the engine completed."""
+    Returns how many tasks the engine completed. What each task stores is checked against
+    `budget` (JSON values, the request's data quota): a task that breaks it fails the request."""
     version = instance.version.version
     completed = 0
+    budget = budget or values.DataBudget(instance.data)
 
     def will_complete(task):
         if isinstance(task.task_spec, BusinessRuleTaskMixin):
@@ -287,7 +346,9 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         completed += 1
         spec = task.task_spec
         merged = {k: v for k, v in task.data.items() if not k.startswith("_")}
-        instance.data = {**instance.data, **merged}
+        changes = _stored_changes(task, instance.data, merged, budget)
+        if changes:
+            instance.data = {**instance.data, **changes}
         if isinstance(spec, BusinessRuleTaskMixin):
             table = spec.dmnEngine.decision_table
             outputs = {o.name: task.data.get(o.name) for o in table.outputs if o.name}
@@ -309,7 +370,13 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
         while any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
             workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+        beyond = spiff.out_of_reach(workflow)
+        if beyond is not None:  # SpiffWorkflow stopped looking: it would call the request completed
+            raise WorkflowTaskException(f"more than {spiff.MAX_DEPTH} steps in a row without waiting for anyone",
+                                        task=beyond)
     except Exception as err:
+        if crash_raises and isinstance(find_forbidden(err), SandboxCrashed):
+            raise
         _fail(session, instance, workflow, err, actor)
         return completed
     instance.title = str(instance.data.get("title") or instance.title)[:300]
@@ -332,6 +399,33 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
             session.flush()
         workflow_cache.saved(session, instance, workflow)
     return completed
+
+
+def _stored_changes(task, current: dict[str, Any], merged: dict[str, Any], budget: values.DataBudget) -> dict[str, Any]:
+    """What `task` changed in the request's data, as stored (dates as ISO strings, also in the
+    workflow's own copy). A value that is not JSON, or data over the quota, fails the step: the
+    offending fields are dropped from the workflow first, so that its state can still be saved."""
+    try:
+        changes = budget.update(current, merged)
+    except (values.NotJson, values.TooLarge) as err:
+        bad = {err.field} if err.field else set()
+        for key, value in merged.items():
+            try:
+                values.stored(key, value)
+            except (values.NotJson, values.TooLarge):
+                bad.add(key)
+        for holder in (task, *task.children):
+            for key in bad:
+                holder.data.pop(key, None)
+        detail = (f"the value of {err.field} cannot be stored: {err.reason}" if isinstance(err, values.NotJson)
+                  else str(err))
+        raise WorkflowTaskException(detail, task=task) from None
+    for key, value in changes.items():
+        if value is not merged[key]:  # converted (a date): the next steps see what is stored
+            for holder in (task, *task.children):
+                if key in holder.data:
+                    holder.data[key] = value
+    return changes
 
 
 def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exception, actor: str) -> None:

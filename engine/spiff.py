@@ -5,6 +5,7 @@ touches one module.
 """
 from __future__ import annotations
 
+import inspect
 import json
 from copy import deepcopy
 from functools import lru_cache
@@ -13,19 +14,31 @@ from typing import Any
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION, MIGRATIONS
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaStartEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.multiinstance_task import (ParallelMultiInstanceTask as _ParallelMI,
+                                                            SequentialMultiInstanceTask as _SequentialMI)
 from SpiffWorkflow.camunda.specs.user_task import UserTask
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from . import forms, values
 
 __all__ = ["PasserelleParser", "serializer", "SERIALIZER_VERSION", "dump_specs", "load_specs",
-           "dump_state", "load_state", "prune", "pruned_completed", "UserTask", "EndEvent"]
+           "dump_state", "load_state", "prune", "pruned_completed", "UserTask", "EndEvent", "start_form",
+           "MAX_DEPTH", "out_of_reach"]
+
+#: how deep in a workflow's task tree SpiffWorkflow looks for work (`TaskIterator(max_depth=...)`):
+#: a task below it is never run, and the workflow looks completed without it
+MAX_DEPTH = inspect.signature(TaskIterator.__init__).parameters["max_depth"].default
 
 _ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate")
 
@@ -64,13 +77,68 @@ class PropertiesEndEventParser(CamundaEndEventParser):
         return _camunda_properties(self)
 
 
+class FormStartEventParser(CamundaStartEventParser):
+    """A start event may declare the form of the data a request starts with (`camunda:formData`,
+    as on a user task); kept as field specs in its extensions (`form`)."""
+
+    get_form = UserTaskParser.get_form  # the user task's form reader, enum fields included
+    get_enum_field = UserTaskParser.get_enum_field
+
+    def parse_extensions(self, node=None):
+        extensions = _camunda_properties(self)
+        if self.xpath("./bpmn:extensionElements/camunda:formData"):
+            extensions["form"] = forms.form_spec(self.get_form())
+        return extensions
+
+
+class _BoundedInstances:
+    """A multi-instance task creates at most `values.limits.instances` instances: beyond, its step
+    fails (SpiffWorkflow would create every one, 200,000 tasks for `loopCardinality` 200000)."""
+
+    def create_child(self, my_task, item, key_or_index=None):
+        internal, most = my_task.internal_data, values.limits.instances
+        planned = max(sum(1 for _ in self._instances(my_task)) + 1, internal.get("cardinality") or 0,
+                      len(internal.get("merged") or ()) + 1 + len(internal.get("remaining") or ()))
+        if planned > most:  # one after the other: what is planned counts, not only what exists
+            raise WorkflowTaskException(f"more than {most} instances of one multi-instance task", task=my_task)
+        return super().create_child(my_task, item, key_or_index)
+
+
+# Same class names as the library's: stored specs name their class, and load as these.
+class ParallelMultiInstanceTask(_BoundedInstances, _ParallelMI):
+    pass
+
+
+class SequentialMultiInstanceTask(_BoundedInstances, _SequentialMI):
+    pass
+
+
+_BOUNDED = {_ParallelMI: ParallelMultiInstanceTask, _SequentialMI: SequentialMultiInstanceTask}
+
+
 class PasserelleParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (AssignableUserTaskParser, UserTask),
+        full_tag("startEvent"): (FormStartEventParser, StartEvent),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
         full_tag("businessRuleTask"): (DecisionRefParser, BusinessRuleTask),
     }
+
+    def get_spec(self, process_id, *args, **kwargs):
+        return _bounded(super().get_spec(process_id, *args, **kwargs))
+
+    def get_subprocess_specs(self, name, *args, **kwargs):
+        return {key: _bounded(spec) for key, spec in super().get_subprocess_specs(name, *args, **kwargs).items()}
+
+
+def _bounded(spec):
+    """The library's parser builds its own multi-instance classes: make them ours (same state)."""
+    for task_spec in spec.task_specs.values():
+        bounded = _BOUNDED.get(type(task_spec))
+        if bounded is not None:
+            task_spec.__class__ = bounded
+    return spec
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -106,6 +174,9 @@ def _uuid(value):
 
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
+    for library_class, bounded in _BOUNDED.items():
+        config.pop(library_class, None)
+        config[bounded] = MultiInstanceTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     return BpmnWorkflowSerializer(registry)
 
@@ -232,3 +303,56 @@ def pruned_completed(workflow: BpmnWorkflow) -> set[str]:
 
 def extensions_of(task_spec) -> dict[str, Any]:
     return getattr(task_spec, "extensions", None) or {}
+
+
+def start_form(spec) -> tuple[dict[str, Any], bool]:
+    """The form the data given at start must fill, and whether it is partial.
+
+    The start event's own form (`camunda:formData` on it) is the whole form: it is validated as a
+    task's is, required fields included. Without one, the data may pre-fill the fields of the first
+    user tasks (those reached from the start without passing another user task): each value given
+    is validated, and the task itself asks for the rest. Nothing else may be set at start.
+    """
+    starts = [t for t in spec.task_specs.values() if isinstance(t, StartEvent)]
+    for start in starts:
+        form = extensions_of(start).get("form")
+        if form:
+            return form, False
+    fields: dict[str, dict[str, Any]] = {}
+    seen, todo = set(), list(starts)
+    while todo:
+        task_spec = todo.pop(0)
+        if task_spec.name in seen:
+            continue
+        seen.add(task_spec.name)
+        if isinstance(task_spec, UserTask):
+            for field in forms.form_spec(getattr(task_spec, "form", None))["fields"]:
+                fields.setdefault(field["id"], field)
+            continue
+        todo.extend(task_spec.outputs)
+    return {"fields": list(fields.values())}, True
+
+
+def out_of_reach(workflow: BpmnWorkflow):
+    """An unfinished task deeper than SpiffWorkflow looks for work (MAX_DEPTH), or None.
+
+    Such a task is never run and the workflow looks completed without it: an automated loop that
+    went round some 500 times in one step. Costs one pass over the tasks, depths memoised.
+    """
+    for tree in (workflow, *workflow.subprocesses.values()):
+        tasks, depth = tree.tasks, {}
+
+        def depth_of(task) -> int:
+            path = []
+            while task.id not in depth and task._parent is not None and task._parent in tasks:
+                path.append(task)
+                task = tasks[task._parent]
+            known = depth.setdefault(task.id, 0)
+            for i, step in enumerate(reversed(path), start=1):
+                depth[step.id] = known + i
+            return depth[path[0].id] if path else known
+
+        for task in tasks.values():
+            if not task.has_state(TaskState.FINISHED_MASK) and depth_of(task) >= MAX_DEPTH:
+                return task
+    return None

@@ -8,7 +8,6 @@ CamundaParser says. Nothing is evaluated here; diagram code is only compiled by 
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from pathlib import PurePath
 from typing import Iterator, Mapping
@@ -17,8 +16,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
+from .assignment import invalid_expressions
 from .errors import InvalidBundle, Problem
 from .sandbox import check_code
+from .sandbox.timer_bounds import KINDS as TIMER_KINDS, constant_problem
 from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, DMN_NAMESPACES, is_bpmn, is_dmn, parse_xml
 
 __all__ = ["validate_bundle"]
@@ -42,11 +43,10 @@ _BPMN_CODE = (
 )
 _CODE_ELEMENTS = {local for local, _, _ in _BPMN_CODE}
 _ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups")
-_IDENTIFIER = r"[A-Za-z][A-Za-z0-9_]*"
-_ASSIGNMENT = re.compile(rf"\$\{{\s*{_IDENTIFIER}\s*(?:\(\s*{_IDENTIFIER}\s*\)\s*)?\}}")
-_LIST_SEPARATOR = re.compile(r",(?![^{]*\})")  # commas outside ${...}
-# the same pattern as SpiffWorkflow's DMNEngine: a '?' outside quotes stands for the input value
-_QUESTION_MARK = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+# SpiffWorkflow's DMNEngine finds the '?' of an input entry with a pattern that reads the rest of
+# the cell for each '?' (the square of the cell at every evaluation): entries stay within bounds
+_MAX_INPUT_ENTRY = 10_000  # characters
+_MAX_QUESTION_MARKS = 16
 
 
 def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
@@ -270,6 +270,9 @@ def _bpmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
                 yield Problem(name, element.sourceline, _owner_id(element), "script task has an empty script")
             elif text.strip():
                 problem = _code_problem(name, element, what, text, mode)
+                reason = constant_problem(local, text) if problem is None and local in TIMER_KINDS else None
+                if reason:
+                    problem = Problem(name, element.sourceline, _owner_id(element), reason)
                 if problem:
                     yield problem
     for element in root.iter(f"{_B}messageEventDefinition"):
@@ -286,12 +289,10 @@ def _assignments(name: str, root: etree._Element) -> Iterator[Problem]:
         if element.tag == f"{_CAMUNDA}property":
             values.append((f"property {element.get('name')}", element.get("value")))
         for where, value in values:
-            for item in _LIST_SEPARATOR.split(value or ""):
-                item = item.strip()
-                if ("${" in item or "#{" in item) and not _ASSIGNMENT.fullmatch(item):
-                    yield Problem(name, element.sourceline, _owner_id(element),
-                                  f"{where} expression {item!r} refused: only ${{name}} and "
-                                  "${function(name)} are allowed")
+            for item in invalid_expressions(value):
+                yield Problem(name, element.sourceline, _owner_id(element),
+                              f"{where} expression {_shown(item)!r} refused: only ${{name}} and "
+                              "${function(name)} are allowed")
 
 
 def _dmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
@@ -337,6 +338,23 @@ def _parses(source: str) -> bool:
     return True
 
 
+def _input_marks_replaced(cell: str) -> str:
+    """`cell` with each '?' outside quotes replaced by `dmninputexpr`, as SpiffWorkflow's DMNEngine
+    does. Its pattern replaces a '?' when an even number of quote characters (' or ", either
+    closing either) follow it; one pass from the end counts them."""
+    parts: list[str] = []
+    quotes_after = 0
+    for char in reversed(cell):
+        if char in "'\"":
+            quotes_after += 1
+        parts.append("dmninputexpr" if char == "?" and quotes_after % 2 == 0 else char)
+    return "".join(reversed(parts))
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 def _input_entry_problem(name: str, entry: etree._Element, input_expression: str | None) -> Problem | None:
     """Build the expression SpiffWorkflow's DMNEngine would evaluate for this cell, then check it."""
     element = _text_child(entry)
@@ -344,10 +362,14 @@ def _input_entry_problem(name: str, entry: etree._Element, input_expression: str
     if cell is None or cell == "-":  # empty and '-' mean "any value"
         return None
     element = element if element is not None else entry
+    if len(cell) > _MAX_INPUT_ENTRY or cell.count("?") > _MAX_QUESTION_MARKS:
+        return Problem(name, element.sourceline, _owner_id(element),
+                       f"DMN input entry {_shown(cell.strip())!r} refused: an input entry may have at most "
+                       f"{_MAX_INPUT_ENTRY:,} characters and {_MAX_QUESTION_MARKS} '?'")
     value = (input_expression or "").strip()
     if not value or check_code(value, "eval") is not None:
         value = "dmninputexpr"  # the column's own problem is reported once, on its input expression
-    test = _QUESTION_MARK.sub("dmninputexpr", cell)
+    test = _input_marks_replaced(cell)
     if "dmninputexpr" in test:
         expression = test
     elif _parses(cell):

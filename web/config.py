@@ -22,6 +22,23 @@ DEMO_DATA = True
 # Live workflows each server process keeps between the steps of a request (0: none). Saves
 # rebuilding a workflow from its saved state; a few tens of kilobytes each.
 WORKFLOW_CACHE_SIZE = 256
+# Diagram code (engine/sandbox): seconds one evaluation may run; bytes of JSON one evaluation may
+# hand back (a value repeated counts each time); sandbox processes kept ready in each server or
+# worker process, and the memory (MiB of address space) each may use; how far ahead, in days, a
+# timer may lie (deploy and run time).
+SANDBOX_TIME_LIMIT = 1.0
+SANDBOX_RESULT_BYTES = 1_000_000
+SANDBOX_PROCESSES = 2
+SANDBOX_MEMORY_MB = 512
+TIMER_HORIZON_DAYS = 3653
+# Four eyes on deploys: a version a process owner uploads (page or API) waits until another
+# process owner or an administrator approves it. On by default in production; `passerelle deploy`
+# and processes/ at start-up deploy directly either way.
+FOUR_EYES_DEPLOY = False
+# What one request may hold: its data, serialized, in KiB (a form or a step that would go over it
+# is refused or fails the request), and the instances one multi-instance task may create.
+REQUEST_DATA_KB = 256
+MULTI_INSTANCE_LIMIT = 200
 # Largest request body (uploads of BPMN bundles included).
 MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 # Lifetime of API tokens, in hours.
@@ -36,8 +53,12 @@ BABEL_DEFAULT_LOCALE = "fr"
 LANGUAGES = ("fr", "en")
 # Dates and times on pages are shown in this time zone (stored in UTC).
 BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
-# Sign-in throttling (Flask-Limiter syntax), per account and per address.
+# Sign-in throttling (Flask-Limiter syntax), for the pages and the API together: failed attempts
+# per account from one address, and per address whatever the account.
 LOGIN_LIMIT = "10 per minute"
+# Failed attempts per account from all addresses together (guessing spread over many places). Keep
+# it above twice LOGIN_LIMIT, so that one address alone can never lock a person out.
+LOGIN_ACCOUNT_LIMIT = "50 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
 # Reverse proxies (load balancers) in front of the servers whose X-Forwarded-For header to trust.
 # 0 ignores the header (anyone can send it); behind one load balancer set 1, or sign-in throttling
@@ -113,3 +134,5 @@ def _production_defaults(app, test_config: dict) -> None:
         app.config["REMEMBER_COOKIE_SECURE"] = True
     if "DEMO_DATA" not in explicit:
         app.config["DEMO_DATA"] = False
+    if "FOUR_EYES_DEPLOY" not in explicit:
+        app.config["FOUR_EYES_DEPLOY"] = True

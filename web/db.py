@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import DEMO_ORGANISATION, deploy_folder, load_organisation_file, make_engine, make_session_factory, \
     schema_is_current, unit_of_work, upgrade_schema
-from engine import workflow_cache
+from engine import sandbox, values, workflow_cache
 from engine.schema import setup_lock
 from engine.models import User
 
@@ -25,6 +25,12 @@ def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["passerelle.db"] = engine
     workflow_cache.configure(int(app.config["WORKFLOW_CACHE_SIZE"]))
+    sandbox.configure(sandbox.Limits(
+        time_limit=float(app.config["SANDBOX_TIME_LIMIT"]), result_bytes=int(app.config["SANDBOX_RESULT_BYTES"]),
+        processes=int(app.config["SANDBOX_PROCESSES"]), memory_bytes=int(app.config["SANDBOX_MEMORY_MB"]) * 2**20,
+        timer_horizon_days=int(app.config["TIMER_HORIZON_DAYS"])))
+    values.configure(values.Limits(data_bytes=int(app.config["REQUEST_DATA_KB"]) * 1024,
+                                   instances=int(app.config["MULTI_INSTANCE_LIMIT"])))
     app.extensions["passerelle.sessions"] = make_session_factory(engine)
     app.extensions["passerelle.read_sessions"] = make_session_factory(engine, read_only=True)
     app.teardown_request(_close)

@@ -1,13 +1,16 @@
 """Sign-in sessions, CSRF, throttling and security headers for every response."""
 from __future__ import annotations
 
-from flask import g, request
+from collections.abc import Callable
+
+from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engine import revoke_tokens
 from engine.models import User
 
 from . import db
@@ -62,9 +65,56 @@ def _load_user(user_id: str):
 
 
 def end_sessions(user: User) -> None:
-    """Sign `user` out everywhere: sessions issued before this (and copies of them) stop working."""
+    """Sign `user` out everywhere: sessions issued before this (and copies of them) and every API
+    token stop working."""
     user.session_version = (user.session_version or 0) + 1
+    revoke_tokens(db.session(), user)
     db.commit()
+
+
+# --- sign-in throttling: one set of buckets for the pages and the API ------------------------------
+
+def sign_in_name(username) -> str:
+    """The account an attempt counts against, spelt as sign-in reads it (" Claire" is claire)."""
+    return str(username or "").strip().lower()[:64]
+
+
+def throttle_sign_in(username_of: Callable[[], object]):
+    """Decorate a sign-in view with the sign-in limits, shared by every view so decorated: failed
+    attempts count per account *and* address together (guessing from one place never locks the
+    person out from another), per address (one place trying many accounts) and, with a higher
+    ceiling, per account from anywhere (guessing spread over many places). Only failures count;
+    a refused (429) attempt does not, or one address could push an account over its ceiling."""
+    def account() -> str:
+        return "account:" + sign_in_name(username_of())
+
+    def address() -> str:
+        return "address:" + get_remote_address()
+
+    def account_at_address() -> str:
+        return account() + "@" + get_remote_address()
+
+    buckets = (("sign-in-account", account, _account_limit), ("sign-in-address", address, _login_limit),
+               ("sign-in-account-address", account_at_address, _login_limit))
+
+    def decorate(view):
+        for scope, key, limit in buckets:
+            view = limiter.shared_limit(limit, scope=scope, key_func=key, methods=["POST"],
+                                        deduct_when=_attempt_failed)(view)
+        return view
+    return decorate
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_LIMIT"]
+
+
+def _attempt_failed(response) -> bool:
+    return response.status_code >= 400 and response.status_code != 429
 
 
 def current_actor() -> User | None:
@@ -83,6 +133,7 @@ def _headers(response):
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN" if svg else "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    # Pages and API answers show personal data: no copy in the browser's or a proxy's cache (a
+    # shared computer's Back button included). Static files and views that say otherwise keep theirs.
+    response.headers.setdefault("Cache-Control", "no-store")
     return response

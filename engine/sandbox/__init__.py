@@ -1,7 +1,7 @@
 """The only place diagram code is evaluated: gateway conditions, script tasks, timers and DMN cells.
 
 SpiffWorkflow evaluates all of them as Python over the task data; `make_script_engine()` gives it a
-script engine whose environment runs them here instead, under three layers of defence:
+script engine whose environment runs them here instead, under four layers of defence:
 
 1. At compile time (RestrictedPython plus our own rules, see `check_code`): no imports, no name or
    attribute starting with '_', attributes from an allow-list only, no try/with/class/global/yield,
@@ -12,8 +12,13 @@ script engine whose environment runs them here instead, under three layers of de
    elements in one value and MAX_BUILT in all, MAX_INT_BITS bits in one integer, MAX_STEPS loop
    turns and calls, and the wall-clock time limit. The clock is read at every loop
    turn and call instead of by a signal, so the limit holds in any thread (Flask's dev server,
-   gunicorn threads); one builtin call between two checks is bounded by the size limits instead.
+   gunicorn threads); one builtin call between two checks is bounded by layer 4.
 3. A namespace holding only allow-listed builtins, the date helpers and the engine's functions.
+4. A process of its own (`isolation`, `child`): scripts, and expressions that are not provably
+   cheap (`cheap` states the rule), run in a sandbox process with memory and CPU limits, killed
+   and replaced when it overruns its deadline or crashes; what comes back is JSON measured at its
+   real size (`wire`). The server's own process keeps the cheap expressions — most conditions and
+   DMN cells — so that a task completion stays fast. Timer values are bounded by `timer_bounds`.
 
 Every refusal raises ForbiddenCode. Through SpiffWorkflow it reaches the caller of
 `workflow.do_engine_steps()` as a WorkflowTaskException whose `__cause__` is the ForbiddenCode (the
@@ -23,11 +28,12 @@ from __future__ import annotations
 
 # every public name of the former single module stays importable from here
 from ..errors import ForbiddenCode
-from .budget import FILENAME, MAX_BUILT, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_ITEMS, MAX_STEPS, TIME_LIMIT
+from .budget import (FILENAME, MAX_BUILT, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_ITEMS, MAX_STEPS, TIME_LIMIT, Limits,
+                     configure)
 from .environment import SandboxedEnvironment, SandboxedScriptEngine, find_forbidden, make_script_engine
 from .guards import ALLOWED_ATTRIBUTES, MUTATING_ATTRIBUTES
 from .helpers import HELPERS, add_days, add_months, date, days_between, midpoint, months_between, today
 from .policy import check_code
 
-__all__ = ["SandboxedEnvironment", "make_script_engine", "find_forbidden", "check_code", "HELPERS",
+__all__ = ["SandboxedEnvironment", "make_script_engine", "find_forbidden", "check_code", "HELPERS", "Limits", "configure",
            "date", "today", "months_between", "days_between", "add_days", "add_months", "midpoint"]

@@ -17,6 +17,40 @@ MAX_INT_BITS = 10_000     # about 3,000 decimal digits
 MAX_FORMAT_WIDTH = 999    # widths and precisions in '%' and f-string formats
 FILENAME = "<diagram>"    # how compiled diagram code names itself in tracebacks
 
+# Isolation (see engine/sandbox/isolation.py): what one evaluation in a sandbox process may use.
+MAX_RESULT_BYTES = 1_000_000        # the JSON text of what one evaluation hands back (aliases counted)
+MAX_DEPTH = 100                     # nesting of lists and dicts in what crosses the process boundary
+MEMORY_LIMIT = 512 * 2**20          # RLIMIT_AS of a sandbox process, in bytes
+PROCESSES = 2                       # sandbox processes kept ready in each server or worker process
+GRACE = 0.5                         # seconds the parent waits past the time limit before killing
+TIMER_HORIZON_DAYS = 3653           # timers may not lie further ahead than about ten years
+MIN_CYCLE_SECONDS = 60              # the shortest interval of a repeating timer
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The configurable bounds of diagram code (the engine's defaults; the web passes settings)."""
+    time_limit: float = TIME_LIMIT
+    result_bytes: int = MAX_RESULT_BYTES
+    memory_bytes: int = MEMORY_LIMIT
+    processes: int = PROCESSES
+    timer_horizon_days: int = TIMER_HORIZON_DAYS
+
+
+_configured = Limits()
+
+
+def configure(limits: Limits) -> None:
+    """Set the limits of every SandboxedEnvironment built without its own (the web's settings)."""
+    global _configured
+    if limits.processes < 1 or limits.time_limit <= 0 or limits.result_bytes < 1:
+        raise ValueError(f"sandbox limits out of range: {limits}")
+    _configured = limits
+
+
+def configured() -> Limits:
+    return _configured
+
 
 @dataclass
 class _Budget:

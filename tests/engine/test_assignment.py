@@ -35,3 +35,32 @@ def test_only_simple_expressions_are_valid():
     assert is_valid_expression("${agent}") and is_valid_expression("hr, ${manager_of(agent)}")
     assert not is_valid_expression("${__import__('os')}")
     assert not is_valid_expression("${a.b}")
+
+
+def test_lists_split_outside_braces_in_one_pass():
+    import time
+    from engine.assignment import split_list
+    assert split_list("hr, ${agent} ,${manager_of(agent)},, dgs") == ["hr", "${agent}", "${manager_of(agent)}", "dgs"]
+    assert split_list("{a,b},c") == ["{a,b}", "c"]
+    started = time.perf_counter()
+    for hostile in ("," * 48_000, "${" * 24_000, "{" * 48_000 + ",x", "hr," * 16_000):
+        split_list(hostile)
+        is_valid_expression(hostile)
+    assert time.perf_counter() - started < 1.0  # `,(?![^{]*\})` took minutes on such lists
+
+
+def test_run_time_resolution_of_a_huge_list_is_linear():
+    import time
+    started = time.perf_counter()
+    result = resolve({"camunda:candidateUsers": "lea," * 16_000 + "${agent}"}, None, {"agent": "thomas"}, {}, set())
+    assert time.perf_counter() - started < 1.0
+    assert result.candidate_users == ["lea", "thomas"]
+
+
+def test_validation_and_run_time_read_the_same_grammar():
+    from engine.assignment import Expression, parse_expression
+    assert parse_expression("${ agent }") == Expression("agent")
+    assert parse_expression("${manager_of( agent )}") == Expression("agent", "manager_of")
+    for refused in ("${_secret}", "${a.b}", "${f(x, y)}", "${agent}x", "#{agent}", "agent"):
+        assert parse_expression(refused) is None
+    assert not is_valid_expression("#{agent}") and is_valid_expression("hr")

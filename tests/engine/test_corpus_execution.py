@@ -14,10 +14,18 @@ def _bundle(*names: str) -> dict[str, bytes]:
     return {name: (CORPUS / name).read_bytes() for name in names}
 
 
+#: start data is a form: the diagram's start event declares the `x` it starts with
+_START_FORM = (b'<bpmn:startEvent id="StartEvent_1"><bpmn:extensionElements><camunda:formData>'
+               b'<camunda:formField id="x" label="x" type="long" /></camunda:formData></bpmn:extensionElements>')
+
+
 @pytest.mark.parametrize("x, expected", [(1, None), (2, None), (3, "A"), (6, "D")])
 def test_spiff_gateway_with_decision_table(org_sessions, x, expected):
+    bundle = _bundle("spiff-ExclusiveGatewayIfElseAndDecision.bpmn", "spiff-test_integer_decision.dmn")
+    name = "spiff-ExclusiveGatewayIfElseAndDecision.bpmn"
+    bundle[name] = bundle[name].replace(b'<bpmn:startEvent id="StartEvent_1">', _START_FORM, 1)
     with unit_of_work(org_sessions) as s:
-        deploy(s, _bundle("spiff-ExclusiveGatewayIfElseAndDecision.bpmn", "spiff-test_integer_decision.dmn"), "luc")
+        deploy(s, bundle, "luc")
     with unit_of_work(org_sessions) as s:
         instance = start_instance(s, "Process_1", as_user(s, "nadia"), {"x": x})
         assert (instance.status, instance.end_state) == ("completed", "completed")

@@ -173,8 +173,8 @@ def test_roles_are_only_checked_in_engine_permissions():
 OPEN_ENDPOINTS = {
     "static", "health.healthz", "api-docs.openapi_json", "auth.login", "auth.logout", "auth.language",
     "api_auth.create_token", "api_auth.delete_token", "api_me.get_me",
-    # process definitions are no secret; checking a file deploys nothing
-    "api_processes.list_all", "api_processes.get_one", "api_processes.get_bpmn", "api_processes.validate_bundle",
+    # process definitions are no secret (checking files is for process owners: issue 13)
+    "api_processes.list_all", "api_processes.get_one", "api_processes.get_bpmn",
 }
 #: what a view calls that checks access in the engine (each of these asks engine.permissions)
 GUARDS = {"permissions", "get_instance", "get_task", "claim_task", "release_task", "complete_task",

@@ -366,3 +366,46 @@ def test_spiffworkflow_has_the_last_word():
     problem = only_problem(bundle(broken))
     assert problem.file == "sample.bpmn"
     assert problem.message.startswith("SpiffWorkflow: Non-default exclusive outgoing sequence flow without condition")
+
+
+# --- linear time (issue 13: a 48,000-character DMN cell took 43.8 s, the server waiting) ---------
+
+HOSTILE_LENGTH = 48_000
+
+
+def timed_validation(files: dict[str, bytes]) -> tuple[list[Problem], float]:
+    import time
+    started = time.perf_counter()
+    problems = validate_bundle(files)
+    return problems, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("cell", ["?" * HOSTILE_LENGTH, "'" + "?" * HOSTILE_LENGTH, "? > 1 or " * 5000 + "? > 2"],
+                         ids=["marks", "quoted", "tests"])
+def test_a_huge_dmn_cell_is_refused_at_once(cell):
+    hostile = DMN.replace("<text>10 &lt; ? &lt; 20</text>", f"<text>{cell}</text>")
+    problems, seconds = timed_validation(bundle(dmn=hostile))
+    assert seconds < 1.0  # the quadratic pattern took 43.8 s on 48,000 '?'
+    assert [(p.element, p.message.split(" refused: ")[1]) for p in problems] == [
+        ("question_mark_share", "an input entry may have at most 10,000 characters and 16 '?'")]
+
+
+def test_question_marks_outside_quotes_stand_for_the_input():
+    # the DMNEngine's reading: a '?' inside a string is text
+    quoted = DMN.replace("<text>? not in ['fonctionnaire']</text>", "<text>? != 'why?' and ? != \"?\"</text>")
+    assert validate_bundle(bundle(dmn=quoted)) == []
+    hostile = DMN.replace("<text>? not in ['fonctionnaire']</text>", "<text>'?' + __name__</text>")
+    assert only_problem(bundle(dmn=hostile)).message.endswith("names starting with '_' are not allowed: __name__")
+
+
+@pytest.mark.parametrize("value", [",".join(["hr"] * (HOSTILE_LENGTH // 3)), "${" * (HOSTILE_LENGTH // 2),
+                                   "{" * HOSTILE_LENGTH + ",x", "," * HOSTILE_LENGTH],
+                         ids=["names", "openings", "braces", "commas"])
+def test_a_huge_assignment_list_is_read_in_linear_time(value):
+    hostile = BPMN.replace('camunda:assignee="${manager_of(agent)}"',
+                           f'camunda:assignee="${{manager_of(agent)}}" camunda:candidateUsers="{value}"')
+    assert hostile != BPMN
+    problems, seconds = timed_validation(bundle(hostile))
+    assert seconds < 1.0  # the list pattern grew with the square of the list
+    assert [p.message.split(" refused: ")[-1] for p in problems] == (
+        ["only ${name} and ${function(name)} are allowed"] if "${" in value else [])

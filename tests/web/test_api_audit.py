@@ -104,3 +104,36 @@ def test_csv_cells_never_start_a_formula(api):
     assert [r["actor"] for r in rows] == ["'=1+2"]
     as_json = api("antoine").get("/api/v1/audit/export", params={"type": "sign_in_failed", "format": "json"})
     assert [e["actor"] for e in as_json.json()] == ["=1+2"]  # the JSON export is exact
+
+
+PAYLOAD = "zz;=cmd|' /C calc'!A0"
+
+
+def runnable_pieces(text: str) -> list[str]:
+    """What a spreadsheet could run in a CSV text, splitting on ';' or ',' (even inside quotes, as
+    one that ignores them would): every piece that starts, after spaces and quotes, with a formula."""
+    return [piece for line in text.splitlines() for separator in ";," for piece in line.split(separator)
+            if piece.lstrip(' "')[:1] in ("=", "+", "-", "@", "\t") or piece[:1] == "\r"]
+
+
+def test_csv_cells_are_safe_for_comma_and_semicolon_spreadsheets(api):
+    for username in (PAYLOAD, "a,@SUM(1)", 'b;"-2+3', "c, =1"):
+        assert_error(api().post("/api/v1/auth/token", json={"username": username, "password": "x"}), 401)
+    text = api("antoine").get("/api/v1/audit/export", params={"type": "sign_in_failed"}).text
+    assert PAYLOAD.split(";")[1] in text and runnable_pieces(text) == []
+    for separator in (",", ";"):  # a spreadsheet that respects quotes sees each cell whole
+        for row in csv.reader(io.StringIO(text), delimiter=separator):
+            assert all(cell[:1] not in ("=", "+", "-", "@") for cell in row), row
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["actor"] for r in rows] == ["zz;'=cmd|' /C calc'!A0", "a,'@SUM(1)", "b;'\"-2+3", "c,' =1"]
+
+
+def test_out_of_range_pages_and_dates_are_named(api):
+    antoine = api("antoine")
+    assert_error(antoine.get("/api/v1/audit/events", params={"page": "99999999999999999999999"}), 422, "page")
+    assert_error(antoine.get("/api/v1/audit/events", params={"since": "0001-01-01"}), 422, "since")
+    assert_error(antoine.get("/api/v1/audit/export", params={"since": "0001-01-01T00:00:00+05:00"}), 422, "since")
+    assert_error(antoine.get("/api/v1/audit/export", params={"until": "9999-12-31T23:59:59-05:00"}), 422, "until")
+    assert antoine.get("/api/v1/audit/events", params={"until": "9999-12-31T23:59:59"}).status_code == 200
+    assert_error(antoine.get("/api/v1/instances", params={"page": "99999999999999999999999"}), 422, "page")
+    assert_error(antoine.get("/api/v1/tasks", params={"page": "99999999999999999999999"}), 422, "page")

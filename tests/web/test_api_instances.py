@@ -18,15 +18,15 @@ def deployed(api):
 
 
 def test_start_returns_the_instance_and_its_first_task(api, deployed):
-    response = api("thomas").post("/api/v1/instances", json={"process": "approval_test", "data": {"note": "hi"}})
+    response = api("thomas").post("/api/v1/instances", json={"process": "approval_test", "data": {"title": "hi"}})
     assert response.status_code == 201
     body = response.json()
     assert set(body) == INSTANCE_KEYS
     assert (body["process"], body["version"], body["status"], body["started_by"]) == (
         "approval_test", 1, "running", "thomas")
-    assert body["title"] == "Approval test" and body["end_state"] is None and body["ended_at"] is None
+    assert body["title"] == "hi" and body["end_state"] is None and body["ended_at"] is None
     assert datetime.fromisoformat(body["started_at"]).utcoffset().total_seconds() == 0
-    assert body["data"]["note"] == "hi" and body["data"]["started_by"] == "thomas"
+    assert body["data"]["title"] == "hi" and body["data"]["started_by"] == "thomas"
     task = only_task(body, "request")
     assert (task["assignee"], task["status"], task["instance_id"], task["can_act"]) == (
         "thomas", "ready", body["id"], True)
@@ -42,6 +42,9 @@ def test_start_errors(api, deployed):
     assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": []}), 422, "data")
     assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": {"started_by": "x"}}),
                  422, "started_by")
+    # start data fills the first task's form: nothing it does not declare
+    assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": {"note": "hi"}}),
+                 422, "note")
     assert_error(client.post("/api/v1/instances", json={"process": "approval_test", "data": {"t": "a\x00"}}),
                  422, "data")
     # longer than their columns: refused by name rather than failing in PostgreSQL

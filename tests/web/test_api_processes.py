@@ -64,7 +64,7 @@ def test_bpmn_is_served_byte_for_byte(api):
 
 
 def test_validate_reports_located_problems(api):
-    client = api("thomas")
+    client = api("luc")
     good = client.post("/api/v1/processes/validate", files=bundle_files())
     assert good.status_code == 200
     assert good.json() == {"valid": True, "problems": []}
@@ -93,7 +93,7 @@ def test_validate_reports_located_problems(api):
 
 
 def test_validate_needs_files(api):
-    client = api("thomas")
+    client = api("luc")
     assert_error(client.post("/api/v1/processes/validate", data={"comment": "nothing"}), 422, "files")
     assert_error(client.post("/api/v1/processes/validate", files={"files": ("a.bpmn", b"")}, data={"x": "1"}),
                  422, "x")
@@ -140,3 +140,97 @@ def test_an_upload_too_large_is_a_413(api, app):
                                files=[("files", ("big.bpmn", b"<a/>" + b" " * 20_000, "application/xml"))])
     body = assert_error(response, 413)
     assert "10000 bytes" in body["message"]
+
+
+# --- issue 13: validation for process owners only, in linear time; four eyes on deploys ---------
+
+def test_validate_is_for_process_owners_only(api):
+    body = assert_error(api("thomas").post("/api/v1/processes/validate", files=bundle_files()), 403)
+    assert "process owners" in body["message"]
+    assert api("elodie").post("/api/v1/processes/validate", files=bundle_files()).json()["valid"] is True
+
+
+def _timed(call):
+    import time
+    started = time.perf_counter()
+    response = call()
+    return response, time.perf_counter() - started
+
+
+def test_huge_cells_and_lists_are_answered_at_once_and_healthz_meanwhile(api, live_server):
+    """A DMN cell of 48,000 '?' took 43.8 s and /healthz waited; so did a long assignment list."""
+    import threading
+    import requests
+    dmn = (DIAGRAMS / "approval_rule.dmn").read_bytes().replace(b"&lt;= 2", b"?" * 48_000)
+    bpmn = (DIAGRAMS / "approval_test.bpmn").read_bytes().replace(
+        b'camunda:assignee="${manager_of(agent)}"', b'camunda:candidateUsers="' + b"${" * 24_000 + b'"')
+    client = api("luc")
+    for files in ([("files", ("approval_test.bpmn", bpmn, "application/xml")),
+                   ("files", ("approval_rule.dmn", (DIAGRAMS / "approval_rule.dmn").read_bytes(), "application/xml"))],
+                  [bundle_files()[0], ("files", ("approval_rule.dmn", dmn, "application/xml"))]):
+        health: list[float] = []
+        probe = threading.Thread(target=lambda: health.append(
+            _timed(lambda: requests.get(f"{live_server.url}/healthz", timeout=30))[1]))
+        probe.start()
+        response, seconds = _timed(lambda: client.post("/api/v1/processes/validate", files=files))
+        probe.join()
+        assert response.status_code == 200 and response.json()["valid"] is False
+        assert seconds < 2.0 and health[0] < 1.0  # generous bounds: both take milliseconds now
+        [problem] = response.json()["problems"]
+        assert "refused" in problem["message"]
+
+
+SELF_SIGNED = (DIAGRAMS / "approval_test.bpmn").read_bytes().replace(
+    b'name="Manager review" camunda:assignee="${manager_of(agent)}"', b'name="Manager review" camunda:assignee="luc"')
+
+
+def test_four_eyes_a_version_waits_for_another_process_owner(api, app):
+    deploy_test_diagram(api)
+    app.config["FOUR_EYES_DEPLOY"] = True
+    luc, elodie = api("luc"), api("elodie")
+    proposed = luc.post("/api/v1/processes/deploy", files=bundle_files(SELF_SIGNED), data={"comment": "luc signs"})
+    assert proposed.status_code == 202, proposed.text
+    body = proposed.json()
+    assert (body["process"], body["status"], body["author"], body["comment"], body["version"]) == (
+        "approval_test", "pending", "luc", "luc signs", None)
+    assert body["steps_assigned_to_author"] == [{"id": "manager_review", "name": "Manager review"}]
+    assert body["can_approve"] is False and body["files"] == ["approval_test.bpmn", "approval_rule.dmn"]
+    pending_url = f"/api/v1/processes/approval_test/pending/{body['id']}"
+    # nothing is deployed yet; process owners see what waits, others do not
+    detail = elodie.get("/api/v1/processes/approval_test").json()
+    assert detail["version"] == 1 and [p["id"] for p in detail["pending"]] == [body["id"]]
+    assert detail["pending"][0]["can_approve"] is True
+    assert "pending" not in api("thomas").get("/api/v1/processes/approval_test").json()
+    assert_error(api("thomas").get("/api/v1/processes/approval_test/pending"), 403)
+    assert elodie.get(pending_url + "/bpmn").content == SELF_SIGNED
+    # the author cannot approve; someone else can, once
+    assert "author" in assert_error(luc.post(pending_url + "/approve"), 403)["message"]
+    approved = elodie.post(pending_url + "/approve")
+    assert approved.status_code == 201, approved.text
+    assert approved.json()["version"] == 2
+    assert approved.json()["versions"][0] | {"deployed_at": None} == {
+        "version": 2, "author": "luc", "deployed_by": "elodie", "comment": "luc signs", "deployed_at": None,
+        "checksum": body["checksum"]}
+    assert approved.json()["pending"] == []
+    assert_error(elodie.post(pending_url + "/approve"), 409)
+    decided = elodie.get(pending_url).json()
+    assert (decided["status"], decided["reviewed_by"], decided["version"]) == ("approved", "elodie", 2)
+    trail = [(e["type"], e["actor"]) for e in api("antoine").get(
+        "/api/v1/audit/events", params={"process": "approval_test"}).json()["items"]]
+    assert {("process_proposed", "luc"), ("process_approved", "elodie"), ("process_deployed", "elodie")} <= set(trail)
+
+
+def test_four_eyes_a_version_can_be_rejected_and_off_it_deploys_at_once(api, app):
+    deploy_test_diagram(api)
+    app.config["FOUR_EYES_DEPLOY"] = True
+    body = api("luc").post("/api/v1/processes/deploy", files=bundle_files(SELF_SIGNED)).json()
+    url = f"/api/v1/processes/approval_test/pending/{body['id']}"
+    assert_error(api("thomas").post(url + "/reject", json={"comment": "no"}), 403)
+    assert_error(api("elodie").post("/api/v1/processes/mission_exchange/pending/%d/reject" % body["id"], json={}), 404)
+    rejected = api("elodie").post(url + "/reject", json={"comment": "the manager reviews, not luc"})
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["status"], rejected.json()["review_comment"]) == ("rejected", "the manager reviews, not luc")
+    assert api("luc").get("/api/v1/processes/approval_test").json()["version"] == 1
+    app.config["FOUR_EYES_DEPLOY"] = False
+    direct = api("luc").post("/api/v1/processes/deploy", files=bundle_files(SELF_SIGNED))
+    assert direct.status_code == 201 and direct.json()["versions"][0]["author"] == "luc"

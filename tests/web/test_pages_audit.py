@@ -5,13 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import update
 
+from engine import frozen_at
 from engine.models import AuditEvent
 
-from .page_client import Person, assert_error_page, sessions, start_support_mission, text_of
+from .page_client import TOKEN, Person, assert_error_page, sessions, start_support_mission, text_of
+from .test_api_audit import PAYLOAD, runnable_pieces
+
+
+def sign_in(client, username: str, password: str):
+    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
 @pytest.fixture
@@ -88,3 +96,52 @@ def test_exports(app, request_id):
     assert [e["instance_id"] for e in events] == [request_id]
     response = antoine.get("/audit/events.csv?since=nope")
     assert response.status_code == 422
+
+
+def test_csv_exports_are_safe_for_comma_and_semicolon_spreadsheets(app, request_id):
+    page = Person(app.test_client())
+    token = TOKEN.search(page.page("/login")).group(1)
+    response = page.client.post("/login", data={"username": PAYLOAD, "password": "x", "csrf_token": token})
+    assert response.status_code == 401
+    antoine = Person(app.test_client(), "antoine")
+    for url in ("/audit/events.csv", "/audit/events.csv?type=sign_in_failed", f"/audit/requests/{request_id}/trace.csv"):
+        text = antoine.get(url).get_data(as_text=True).lstrip("\ufeff")
+        assert runnable_pieces(text) == [], url
+    rows = list(csv.DictReader(io.StringIO(antoine.get("/audit/events.csv?type=sign_in_failed")
+                                           .get_data(as_text=True).lstrip("\ufeff"))))
+    assert [r["actor"] for r in rows] == ["zz;'=cmd|' /C calc'!A0"]
+    assert [e["actor"] for e in antoine.get("/audit/events.json?type=sign_in_failed").get_json()] == [PAYLOAD]
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01", "until=0001-01-01", "since=1899-12-31"])
+def test_dates_out_of_range_are_named(app, query):
+    antoine = Person(app.test_client(), "antoine")
+    response = antoine.get(f"/audit?{query}")
+    assert response.status_code == 422
+    assert "Saisissez une date entre les années 1900 et 9999." in text_of(response.get_data(as_text=True))
+    assert antoine.get(f"/audit/events.csv?{query}").status_code == 422
+    english = Person(app.test_client(), "antoine", language="en").get(f"/audit?{query}")
+    assert "Enter a date between the years 1900 and 9999." in text_of(english.get_data(as_text=True))
+
+
+def test_the_last_day_there_is_and_the_first_are_fine(app, request_id):
+    antoine = Person(app.test_client(), "antoine")
+    assert "Événements 0" not in antoine.text("/audit?until=9999-12-31")
+    assert "Événements 0" not in antoine.text("/audit?since=1900-01-01")
+    assert antoine.get("/audit/events.csv?since=1900-01-01&until=9999-12-31").status_code == 200
+
+
+def test_dates_are_days_in_paris(app):
+    """A failure at 00:30 on 2 March in Paris is 23:30 on 1 March in UTC: it is on the 2nd."""
+    with frozen_at(datetime(2031, 3, 1, 23, 30, tzinfo=timezone.utc)):
+        assert sign_in(app.test_client(), "nadia", "guess").status_code == 401
+    antoine = Person(app.test_client(), "antoine")
+    assert "Événements 1" in antoine.text("/audit?type=sign_in_failed&since=2031-03-02&until=2031-03-02")
+    assert "Événements 0" in antoine.text("/audit?type=sign_in_failed&until=2031-03-01")
+    assert "Événements 0" in antoine.text("/audit?type=sign_in_failed&since=2031-03-03")
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999999", "1000001", "0", "-1", "2", "deux", "1e3"])
+def test_a_page_of_the_search_that_does_not_exist_says_so(app, page):
+    text = assert_error_page(Person(app.test_client(), "antoine").get(f"/audit?page={page}"), 404)
+    assert "Cette liste n’a pas de page de ce numéro." in text

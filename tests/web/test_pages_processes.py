@@ -142,3 +142,58 @@ def test_a_new_process_and_a_file_without_layout(app):
     assert "Aucune mise en page dans ce fichier" in text
     svg = luc.get(f"/processes/{key}/versions/1/diagram.svg")
     assert svg.status_code == 200 and "Aucune mise en page" in svg.get_data(as_text=True)
+
+
+# --- four eyes on deploys (issue 13) -------------------------------------------------------------
+
+SELF_APPROVING = changed_exchange().replace(b'camunda:assignee="${manager_of(volunteer)}"', b'camunda:assignee="luc"')
+
+
+def test_four_eyes_luc_proposes_elodie_approves_and_the_page_warns_of_his_own_step(app):
+    app.config["FOUR_EYES_DEPLOY"] = True
+    luc, elodie = Person(app.test_client(), "luc"), Person(app.test_client(), "elodie")
+    review_url = upload(luc, {"mission_exchange.bpmn": SELF_APPROVING}, "Luc donne l’accord").location
+    text = luc.text(review_url)
+    assert "Ce diagramme confie 1 étape à Luc Bernard, qui l’a écrit" in text
+    assert re.search(r"Accord du manager du volontaire \( ?manager_approval ?\)", text)
+    assert "Proposer cette version" in text and "Déployer cette version" not in text
+    response = luc.post(review_url, {"comment": "Luc donne l’accord"})
+    assert response.status_code == 303 and "/processes/mission_exchange/pending/" in response.location
+    pending_url = response.location
+    text = luc.text(pending_url)
+    assert "La nouvelle version de « Bourse aux missions » est proposée." in text
+    assert "Vous avez proposé cette version : un autre responsable de processus doit l’approuver." in text
+    assert "Approuver et déployer cette version" not in text
+    assert_error_page(luc.post(pending_url + "/approve"), 403)
+    # nothing deployed yet; the process page lists what waits, and who proposed it
+    text = elodie.text("/processes/mission_exchange")
+    assert "version 2" not in text
+    assert re.search(r"Versions en attente d’approbation .*Bourse aux missions mission_exchange Luc Bernard", text)
+    assert "Bourse aux missions" in elodie.text("/processes").split("Versions en attente d’approbation", 1)[1]
+    text = elodie.text(pending_url)
+    assert "Proposée par Luc Bernard" in text and "Ce diagramme confie 1 étape à Luc Bernard" in text
+    assert re.search(r"Étape post_need modifié", text)
+    assert elodie.get(pending_url + "/diagram.svg").mimetype == "image/svg+xml"
+    assert elodie.get(pending_url + "/files/mission_exchange.bpmn").data == SELF_APPROVING
+    response = elodie.post(pending_url + "/approve")
+    assert response.status_code == 303 and response.location == "/processes/mission_exchange"
+    text = elodie.text(response.location)
+    assert "La version 2 de « Bourse aux missions » est approuvée et déployée" in text
+    assert "version 2 en vigueur Élodie Admin proposée par Luc Bernard" in text
+    assert "Proposée par Luc Bernard" in elodie.text("/processes/mission_exchange/versions/2")
+    assert "Approuvée par Élodie Admin : c’est la version 2." in elodie.text(pending_url)
+    assert_error_page(elodie.post(pending_url + "/approve"), 409)
+
+
+def test_four_eyes_a_proposed_version_is_withdrawn_or_rejected(app):
+    app.config["FOUR_EYES_DEPLOY"] = True
+    luc, elodie = Person(app.test_client(), "luc"), Person(app.test_client(), "elodie")
+    first = luc.post(upload(luc, {"mission_exchange.bpmn": SELF_APPROVING}).location, {"comment": ""}).location
+    response = elodie.post(first + "/reject", {"comment": "Le manager donne l’accord, pas Luc"})
+    assert "La version proposée est refusée. Rien n’a été déployé." in elodie.text(response.location)
+    assert "Refusée par Élodie Admin. Rien n’a été déployé. Le manager donne l’accord, pas Luc" in luc.text(first)
+    second = luc.post(upload(luc, {"mission_exchange.bpmn": changed_exchange()}).location, {"comment": ""}).location
+    response = luc.post(second + "/reject", {"comment": ""})
+    assert "Vous avez retiré la version proposée." in luc.text(response.location)
+    assert "version 2" not in luc.text("/processes/mission_exchange")
+    assert_error_page(luc.get("/processes/temporary_support_mission/pending/" + second.rsplit("/", 1)[1]), 404)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from .page_client import Person, assert_error_page, open_task, start_support_mission, text_of
 
 
@@ -116,3 +118,13 @@ def test_only_the_starter_or_hr_may_stop_a_request(app):
     assert "Annuler cette demande" in sophie.text(f"/requests/{instance_id}")
     response = sophie.post(f"/requests/{instance_id}/withdraw", {"reason": "Doublon"})
     assert "La demande est annulée." in sophie.text(response.location)
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999999", "0", "2", "x"])
+def test_a_page_of_my_requests_that_does_not_exist_says_so(app, page):
+    nadia = Person(app.test_client(), "nadia")
+    text = assert_error_page(nadia.get(f"/requests?page={page}"), 404)
+    assert "Cette liste n’a pas de page de ce numéro. Revenez à sa première page." in text
+    english = Person(app.test_client(), "nadia", language="en")
+    assert "This list has no such page." in assert_error_page(english.get(f"/requests?page={page}"), 404)
+    assert nadia.get("/requests?page=1").status_code == 200 and nadia.get("/requests").status_code == 200

@@ -1,5 +1,5 @@
 """Every form needs its CSRF token; errors are pages people can read (never a stack trace); pages
-carry no inline script or style (the CSP forbids them)."""
+carry no inline script or style (the CSP forbids them) and are never kept in a cache."""
 from __future__ import annotations
 
 import io
@@ -103,3 +103,19 @@ def test_pages_have_no_inline_script_or_style_and_a_strict_policy(app, username,
         if response.status_code == 200:
             assert '<main id="main"' in page and '<a class="skip-link" href="#main">' in page
             assert re.search(r'<html lang="(fr|en)">', page)
+
+
+def test_signed_in_pages_and_personal_answers_are_never_kept_in_a_cache(app):
+    instance_id, _ = start_support_mission(Person(app.test_client(), "nadia"))
+    nadia = Person(app.test_client(), "nadia")
+    for url in ("/", "/requests", f"/requests/{instance_id}", f"/requests/{instance_id}/diagram.svg"):
+        response = nadia.get(url)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", url
+    antoine = Person(app.test_client(), "antoine")
+    for url in ("/audit", "/audit/events.csv", f"/audit/requests/{instance_id}/trace.json"):
+        assert antoine.get(url).headers["Cache-Control"] == "no-store", url
+    api = app.test_client()
+    token = api.post("/api/v1/auth/token", json={"username": "nadia", "password": "demo"}).get_json()["token"]
+    for url in ("/api/v1/me", f"/api/v1/instances/{instance_id}"):
+        assert api.get(url, headers={"Authorization": f"Bearer {token}"}).headers["Cache-Control"] == "no-store"
+    assert "no-store" not in nadia.get("/static/passerelle.css").headers.get("Cache-Control", "")  # same for all

@@ -65,6 +65,17 @@ def test_production_cookies_are_secure_unless_switched_off(monkeypatch, tmp_path
     assert app.config["SESSION_COOKIE_SECURE"] is False
 
 
+def test_production_has_four_eyes_on_deploys_unless_switched_off(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.sqlite'}"
+    assert production_app(monkeypatch, tmp_path, DATABASE_URL=url).config["FOUR_EYES_DEPLOY"] is False  # development
+    app = production_app(monkeypatch, tmp_path, PASSERELLE_ENV="production", PASSERELLE_SECRET_KEY=SECRET,
+                         DATABASE_URL=url)
+    assert app.config["FOUR_EYES_DEPLOY"] is True
+    app = production_app(monkeypatch, tmp_path, PASSERELLE_ENV="production", PASSERELLE_SECRET_KEY=SECRET,
+                         DATABASE_URL=url, PASSERELLE_FOUR_EYES_DEPLOY="false")
+    assert app.config["FOUR_EYES_DEPLOY"] is False
+
+
 def test_production_refuses_an_outdated_schema_and_says_what_to_run(monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'p.sqlite'}"
     production_app(monkeypatch, tmp_path, PASSERELLE_ENV="production", PASSERELLE_SECRET_KEY=SECRET, DATABASE_URL=url)

@@ -17,11 +17,14 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import re
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select, update
+from werkzeug.http import parse_options_header
 
 from engine import (DEMO_ORGANISATION, load_organisation_file, make_engine, make_session_factory, unit_of_work,
                     upgrade_schema)
@@ -123,7 +126,8 @@ def test_hostile_files_are_refused_with_file_line_and_reason_and_nothing_is_depl
         assert response.status_code == 422, (name, response.text[:300])
         assert any(m.startswith(where) and reason in m for m in response.json()["errors"]["files"]), (name, response.text)
         assert "root:" not in response.text  # nothing of /etc/passwd
-        checked = thomas.post("/api/v1/processes/validate", files=files_of(bpmn)).json()
+        assert thomas.post("/api/v1/processes/validate", files=files_of(bpmn)).status_code == 403  # owners only
+        checked = luc.post("/api/v1/processes/validate", files=files_of(bpmn)).json()
         assert checked["valid"] is False
         assert any(p["file"] == "approval_test.bpmn" and line in (..., p["line"]) and reason in p["message"]
                    for p in checked["problems"]), (name, checked)
@@ -230,9 +234,11 @@ def test_signing_in_never_leads_to_another_site(client, target):
 
 @pytest.fixture
 def throttled(database_url, tmp_path):
-    """The application with sign-in throttling on: three failed attempts a minute."""
+    """The application with sign-in throttling on: three failed attempts a minute per account at an
+    address and per address, seven per account from everywhere."""
     application = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t" * 40,
-                              "RATELIMIT_ENABLED": True, "LOGIN_LIMIT": "3 per minute"})
+                              "RATELIMIT_ENABLED": True, "LOGIN_LIMIT": "3 per minute",
+                              "LOGIN_ACCOUNT_LIMIT": "7 per minute"})
     application.instance_path = str(tmp_path / "instance")
     limiter.reset()
     yield application
@@ -240,23 +246,52 @@ def throttled(database_url, tmp_path):
     application.extensions["passerelle.db"].dispose()
 
 
-def test_an_account_is_throttled_from_any_address_and_however_its_name_is_spelt(throttled):
-    client = throttled.test_client()
-    for address, spelling in (("10.0.0.1", "claire"), ("10.0.0.2", " claire"), ("10.0.0.3", "claire ")):
-        assert sign_in_form(client, spelling, "guess", address).status_code == 401
-    # the right password, from a fourth address, with yet another spelling: still too many attempts
-    response = sign_in_form(client, "\tclaire  ", "demo", "10.0.0.4")
+def api_sign_in(client, username: str, password: str = "demo", address: str = "127.0.0.1"):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_guessing_from_one_address_never_locks_the_person_out_elsewhere(throttled):
+    attacker = throttled.test_client()
+    for spelling in ("claire", " claire", "claire "):
+        assert sign_in_form(attacker, spelling, "guess", "10.0.0.1").status_code == 401
+    # the right password, with yet another spelling, from there: too many attempts
+    response = sign_in_form(attacker, "\tclaire  ", "demo", "10.0.0.1")
     assert response.status_code == 429
     assert "Trop de tentatives" in text_of(response.get_data(as_text=True))
-    assert client.get("/", environ_base={"REMOTE_ADDR": "10.0.0.4"}).status_code == 302  # not signed in
-    api = throttled.test_client()
-    for address in ("10.0.1.1", "10.0.1.2", "10.0.1.3"):
-        answer = api.post("/api/v1/auth/token", json={"username": "nadia", "password": "guess"},
-                          environ_base={"REMOTE_ADDR": address})
-        assert answer.status_code == 401
-    answer = api.post("/api/v1/auth/token", json={"username": "nadia", "password": "demo"},
-                      environ_base={"REMOTE_ADDR": "10.0.1.4"})
+    assert attacker.get("/", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 302  # not signed in
+    assert api_sign_in(attacker, "claire", "demo", "10.0.0.1").status_code == 429
+    for _ in range(10):  # refused attempts go on: they count towards nothing
+        assert sign_in_form(attacker, "claire", "guess", "10.0.0.1").status_code == 429
+    # claire herself, at her desk: signed in, on the pages and through the API
+    assert sign_in_form(throttled.test_client(), "claire", "demo", "10.0.0.2").status_code == 303
+    answer = api_sign_in(throttled.test_client(), "claire", "demo", "10.0.0.3")
+    assert answer.status_code == 200 and answer.get_json()["token"]
+
+
+def test_guessing_spread_over_many_addresses_meets_the_account_ceiling(throttled):
+    client = throttled.test_client()
+    for n in range(7):  # seven places, half on the pages and half through the API
+        attempt = sign_in_form if n % 2 else api_sign_in
+        assert attempt(client, " Nadia" if n % 3 else "nadia", "guess", f"10.0.1.{n}").status_code == 401
+    assert sign_in_form(client, "nadia", "demo", "10.0.1.100").status_code == 429
+    answer = api_sign_in(client, "nadia", "demo", "10.0.1.101")
     assert answer.status_code == 429 and "token" not in answer.get_json()
+    assert sign_in_form(client, "thomas", "demo", "10.0.1.0").status_code == 303  # other accounts are not
+
+
+def test_the_pages_and_the_api_count_sign_ins_together(throttled):
+    client = throttled.test_client()
+    assert sign_in_form(client, "luc", "guess", "10.0.3.1").status_code == 401
+    assert api_sign_in(client, "luc", "guess", "10.0.3.1").status_code == 401
+    assert sign_in_form(client, "luc", "guess", "10.0.3.1").status_code == 401
+    assert api_sign_in(client, "luc", "demo", "10.0.3.1").status_code == 429
+    assert sign_in_form(client, "luc", "demo", "10.0.3.1").status_code == 429
+    # the address too: two accounts tried through the API, one on the pages, and the address waits
+    for attempt, username in ((api_sign_in, "ines"), (api_sign_in, "hugo"), (sign_in_form, "karim")):
+        assert attempt(client, username, "guess", "10.0.3.2").status_code == 401
+    assert sign_in_form(client, "antoine", "demo", "10.0.3.2").status_code == 429
+    assert api_sign_in(client, "antoine", "demo", "10.0.3.2").status_code == 429
 
 
 def test_an_address_is_throttled_whichever_accounts_it_tries(throttled):
@@ -363,6 +398,36 @@ def test_a_file_name_no_browser_would_send_is_no_file(app, name):
                       content_type="multipart/form-data")
     assert answer.status_code in (201, 422)  # the API names its own refusals (a DEL is a character)
     assert deployed_state(app)[0] == before[0] + (answer.status_code == 201)
+
+
+def test_a_file_name_cannot_break_or_add_to_the_download_header(app):
+    """Names the API accepts (a line break, a quote) are downloaded under a clean name (RFC 6266)."""
+    bpmn_name, dmn_name = "approval\r\nSet-Cookie: stolen=1.bpmn", 'x"; filename="evil.exe"; a=".dmn'
+    api = app.test_client()
+    token = api.post("/api/v1/auth/token", json={"username": "luc", "password": "demo"}).get_json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    parts = b"".join(b"--cut\r\nContent-Disposition: form-data; name=\"files\"; filename*=UTF-8''"
+                     + quote(name).encode() + b"\r\nContent-Type: application/xml\r\n\r\n" + content + b"\r\n"
+                     for name, content in ((bpmn_name, BPMN.encode()), (dmn_name, DMN)))
+    answer = api.post("/api/v1/processes/deploy", headers=bearer, content_type="multipart/form-data; boundary=cut",
+                      data=parts + b"--cut--\r\n")
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    number = answer.get_json()["version"]
+    luc = Person(app.test_client(), "luc")
+    downloads = [(luc.get(f"/processes/approval_test/versions/{number}/files/{quote(name, safe='')}"), name)
+                 for name in (bpmn_name, dmn_name)]
+    downloads.append((api.get(f"/api/v1/processes/approval_test/versions/{number}/bpmn", headers=bearer), bpmn_name))
+    expected = {bpmn_name: ("approvalSet-Cookie_ stolen_1.bpmn", "approvalSet-Cookie: stolen=1.bpmn"),
+                dmn_name: ("x__ filename__evil.exe__ a__.dmn", "x_; filename=_evil.exe_; a=_.dmn")}
+    for response, name in downloads:
+        assert response.status_code == 200, name
+        assert response.get_data() in (BPMN.encode(), DMN)
+        assert "Set-Cookie" not in response.headers and len(response.headers.getlist("Content-Disposition")) == 1
+        header = response.headers["Content-Disposition"]
+        assert "\r" not in header and "\n" not in header
+        disposition, params = parse_options_header(header)  # decodes filename* (RFC 2231)
+        assert disposition in ("attachment", "inline") and params["filename"] == expected[name][1]
+        assert re.findall(r'(?:^|; )filename="([^"]*)"', header) == [expected[name][0]]  # one plain name, quoted
 
 
 # --- diagram code that runs away at run time ------------------------------------------------------
@@ -588,12 +653,15 @@ def test_markup_in_a_title_or_a_diagram_is_shown_as_text(app, client):
 
 
 def test_data_sent_at_start_cannot_take_a_decision_for_someone_else(app, api):
-    """Rules and forms set what gateways read: values slipped in when starting are overwritten."""
+    """Rules and forms set what gateways read: values slipped in when starting are refused."""
     from .api_helpers import REQUEST, deploy_test_diagram, only_task
     deploy_test_diagram(api)
     thomas = api("thomas")
-    started = thomas.post("/api/v1/instances", json={"process": "approval_test", "data": {
+    slipped = thomas.post("/api/v1/instances", json={"process": "approval_test", "data": {
         "route": "auto", "decision": "approve", "comment": "self-approved"}})
+    assert slipped.status_code == 422
+    assert slipped.json()["errors"] == {k: ["unknown field"] for k in ("route", "decision", "comment")}
+    started = thomas.post("/api/v1/instances", json={"process": "approval_test", "data": {}})
     assert started.status_code == 201
     task = only_task(started.json(), "request")
     done = thomas.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": REQUEST}).json()["instance"]

@@ -13,13 +13,15 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
 import pytest
 from sqlalchemy import func, select
 
-from engine import (cancel_instance, claim_task, complete_task, deploy, find_user, queries, release_task,
+from engine import (cancel_instance, claim_task, complete_task, deploy, find_user, now, queries, reject, release_task,
+                    submit,
                     start_instance, unit_of_work)
 from engine.models import AuditEvent, HumanTask, Instance, OutboxMessage, ProcessVersion
 from web import create_app
@@ -44,6 +46,8 @@ EVERYONE = (*USERS, ANONYMOUS)
 #   C  pierre for himself, approved by julien, offered to the ethics group and claimed by ines (TC)
 #   F  julien for himself, waiting for his manager claire (TF)
 #   E  thomas for himself, withdrawn by him before review
+#   G  marie's mission-exchange need, offered to every agent: thomas offered to help (TG, done), she
+#      has yet to talk with him. Every agent was a candidate of TG; only who sees G may read it.
 # Each is seen by its starter, the people it waits or waited on, its agent's line manager (not the
 # manager's manager), and hr, auditor and admin (every request); nobody else.
 SEES = {
@@ -52,8 +56,9 @@ SEES = {
     "C": {"julien", "ines", "karim", "antoine", "elodie"},
     "F": {"julien", "claire", "karim", "antoine", "elodie"},
     "E": {"thomas", "julien", "karim", "antoine", "elodie"},
+    "G": {"thomas", "nadia", "karim", "antoine", "elodie"},
 }
-REQUEST_OF = {"TA": "A", "TB": "B", "TC": "C", "TF": "F", "TD": "A"}
+REQUEST_OF = {"TA": "A", "TB": "B", "TC": "C", "TF": "F", "TD": "A", "TG": "G"}
 #: who may act on each open task now
 ACTS = {"TA": {"julien"}, "TB": {"nadia"}, "TC": {"ines"}, "TF": {"claire"}, "TD": set()}
 #: who may withdraw (the starter, until approved) or cancel (hr, admin)
@@ -170,6 +175,19 @@ def _request(sessions, starter: str, title: str) -> tuple[int, int]:
         return instance.id, describe.id
 
 
+def _need_offered(sessions, starter: str, title: str, volunteer: str) -> tuple[int, int]:
+    """`starter` posts a mission-exchange need and `volunteer` offers to help: (instance, the done `apply`)."""
+    need = {"title": title, "description": "A hand", "skills_wanted": "Any", "effort_days": 2,
+            "deadline": (now() + timedelta(days=60)).date().isoformat()}
+    with unit_of_work(sessions) as s:
+        instance = start_instance(s, "mission_exchange", find_user(s, starter), {})
+        [post] = queries.open_tasks(s, instance.id)
+        complete_task(s, post.id, find_user(s, starter), need)
+        [apply] = queries.open_tasks(s, instance.id)
+        complete_task(s, apply.id, find_user(s, volunteer), {"motivation": "I can"})
+        return instance.id, apply.id
+
+
 def _open_task(sessions, instance_id: int) -> int:
     with sessions() as s:
         [task] = queries.open_tasks(s, instance_id)
@@ -210,7 +228,15 @@ def world(tmp_path_factory):
     with unit_of_work(sessions) as s:
         deploy(s, {"security_matrix.bpmn": MATRIX_BPMN}, "luc", "matrix")
         deploy(s, {"hr_only.bpmn": HR_ONLY_BPMN}, "luc", "matrix")
-    ids: dict[str, object] = {}
+        # four eyes: a version luc proposed, waiting (P), and one already rejected (PD)
+        luc = find_user(s, "luc")
+        waiting = submit(s, {"security_matrix.bpmn": MATRIX_BPMN.replace(b"gives an opinion", b"gives a view")},
+                         luc, "", four_eyes=True)
+        decided = submit(s, {"security_matrix.bpmn": MATRIX_BPMN.replace(b"gives an opinion", b"says no")},
+                         luc, "", four_eyes=True)
+        reject(s, decided.id, find_user(s, "elodie"), "no")
+        proposals = {"P": waiting.id, "PD": decided.id}
+    ids: dict[str, object] = dict(proposals)
     ids["A"], ids["TD"] = _request(sessions, "thomas", "Request A by thomas")
     ids["B"], _ = _request(sessions, "marie", "Request B by marie")
     ids["C"], _ = _request(sessions, "pierre", "Request C by pierre")
@@ -222,6 +248,7 @@ def world(tmp_path_factory):
     _act(sessions, "ines", ids["TC"], claim=True)
     with unit_of_work(sessions) as s:
         cancel_instance(s, ids["E"], find_user(s, "thomas"), "no longer needed")
+    ids["G"], ids["TG"] = _need_offered(sessions, "marie", "Request G by marie", "thomas")
 
     pages = {username: Person(app.test_client(), username) for username in USERS}
     pages[ANONYMOUS] = Person(app.test_client())
@@ -353,12 +380,16 @@ PAGE_READS = [
     Row("GET", "/tasks/{TC}", acting("TC", 200)),
     Row("GET", "/tasks/{TF}", acting("TF", 200)),
     Row("GET", "/tasks/{TD}", seen("A")),  # a finished step: who did it, for those who see the request
+    Row("GET", "/tasks/{TG}", seen("G")),  # not for the other members of the group it was offered to
     Row("GET", "/processes", only(PROCESS_OWNERS)),
     Row("GET", "/processes/security_matrix", only(PROCESS_OWNERS)),
     Row("GET", "/processes/security_matrix/versions/1", only(PROCESS_OWNERS)),
     Row("GET", "/processes/security_matrix/versions/1/diagram.svg", only(PROCESS_OWNERS)),
     Row("GET", "/processes/security_matrix/versions/1/files/security_matrix.bpmn", only(PROCESS_OWNERS)),
     Row("GET", "/processes/upload", only(PROCESS_OWNERS)),
+    Row("GET", "/processes/security_matrix/pending/{P}", only(PROCESS_OWNERS)),
+    Row("GET", "/processes/security_matrix/pending/{P}/diagram.svg", only(PROCESS_OWNERS)),
+    Row("GET", "/processes/security_matrix/pending/{P}/files/security_matrix.bpmn", only(PROCESS_OWNERS)),
     Row("GET", "/processes/upload/{token}", upload_owner(200)),
     Row("GET", "/processes/upload/{token}/diagram.svg", upload_owner(200)),
     Row("GET", "/audit", only(AUDITORS)),
@@ -378,6 +409,10 @@ API_READS = [
     Row("GET", "/api/v1/processes/security_matrix", every()),
     # a process definition is no secret: every signed-in person may read how a process works
     Row("GET", "/api/v1/processes/security_matrix/versions/1/bpmn", every()),
+    # a version waiting for a second process owner is for process owners only
+    Row("GET", "/api/v1/processes/security_matrix/pending", only(PROCESS_OWNERS)),
+    Row("GET", "/api/v1/processes/security_matrix/pending/{P}", only(PROCESS_OWNERS)),
+    Row("GET", "/api/v1/processes/security_matrix/pending/{P}/bpmn", only(PROCESS_OWNERS)),
     Row("GET", "/api/v1/instances", every()),
     *_requests_rows("/api/v1/instances/{r}", seen),
     Row("GET", "/api/v1/instances/{A}/history", seen("A")),
@@ -389,6 +424,7 @@ API_READS = [
     Row("GET", "/api/v1/tasks/{TC}", seen("C")),
     Row("GET", "/api/v1/tasks/{TF}", seen("F")),
     Row("GET", "/api/v1/tasks/{TD}", seen("A")),
+    Row("GET", "/api/v1/tasks/{TG}", seen("G")),
     Row("GET", "/api/v1/audit/events", only(AUDITORS)),
     Row("GET", "/api/v1/audit/verify", only(AUDITORS)),
     Row("GET", "/api/v1/audit/export", only(AUDITORS)),
@@ -420,6 +456,9 @@ PAGE_WRITES = [
     Row("POST", "/processes/upload", only(PROCESS_OWNERS, 422), files=NOT_XML),
     Row("POST", "/processes/upload/{token}", upload_owner(422), data={"comment": "spoilt"}),
     Row("POST", "/processes/upload/{token}/discard", upload_owner(303), changes=lambda u: u == UPLOADER),
+    # PD is decided already: its author may never approve it (403), another process owner is told (409)
+    Row("POST", "/processes/security_matrix/pending/{PD}/approve", but("elodie", 409, only(set(), 403))),
+    Row("POST", "/processes/security_matrix/pending/{PD}/reject", only(PROCESS_OWNERS, 409), data={"comment": ""}),
 ]
 
 API_WRITES = [
@@ -432,10 +471,14 @@ API_WRITES = [
     Row("POST", "/api/v1/instances/{A}/incidents/message/{MA}/retry", retrying("A", 409)),
     *[Row("POST", f"/api/v1/tasks/{{{t}}}/complete", acting(t, 422), data={"data": {}}) for t in ("TA", "TB", "TC", "TF")],
     Row("POST", "/api/v1/tasks/{TD}/complete", seen("A", 409), data={"data": {}}),  # done: 409 for who sees it
+    Row("POST", "/api/v1/tasks/{TG}/complete", seen("G", 409), data={"data": {}}),
     Row("POST", "/api/v1/tasks/{TC}/claim", acting("TC", 200)),
     Row("POST", "/api/v1/tasks/{TB}/claim", but("nadia", 200, refused("B")), changes=lambda u: u == "nadia"),
     Row("POST", "/api/v1/tasks/{TC}/release", releasing(200), changes=lambda u: u in RELEASES_TC),
-    Row("POST", "/api/v1/processes/validate", every(200), files=NOT_XML),
+    Row("POST", "/api/v1/processes/validate", only(PROCESS_OWNERS, 200), files=NOT_XML),
+    Row("POST", "/api/v1/processes/security_matrix/pending/{PD}/approve", but("elodie", 409, only(set(), 403))),
+    Row("POST", "/api/v1/processes/security_matrix/pending/{PD}/reject", only(PROCESS_OWNERS, 409),
+        data={"comment": ""}),
     Row("POST", "/api/v1/processes/deploy", only(PROCESS_OWNERS, 422), files=NOT_XML),
 ]
 
@@ -500,6 +543,9 @@ def check_answer(response, row: Row, user: str | None) -> list[str]:
             problems.append("framable")
         if INLINE_SCRIPT.search(body):
             problems.append("inline script")
+    if user is not ANONYMOUS and response.mimetype in ("text/html", "application/json", "text/csv"):
+        if "no-store" not in headers.get("Cache-Control", ""):
+            problems.append("may be kept in a cache")
     if row.api and response.status_code >= 400:
         payload = response.get_json(silent=True)
         if not (isinstance(payload, dict) and payload.get("code") == response.status_code and payload.get("message")):
@@ -533,8 +579,10 @@ def _run_row(world: World, row: Row) -> list[str]:
 def _restore(world: World, row: Row, user: str | None) -> None:
     """Put back what a permitted call changed, so that the next person meets the same world."""
     ids, sessions = world.ids, world.sessions
-    if row.url == "/logout":
+    if row.url == "/logout":  # signing out ends every session and revokes every token of the person
         world.pages[user] = Person(world.app.test_client(), user)
+        response = world.app.test_client().post("/api/v1/auth/token", json={"username": user, "password": "demo"})
+        world.tokens[user] = response.get_json()["token"]
     elif row.url.endswith("{TC}/release"):
         _act(sessions, "ines", ids["TC"], claim=True)
     elif row.url.endswith("{TA}/claim"):

@@ -11,6 +11,7 @@ from engine import permissions, queries, verify_audit
 from engine.models import AuditEvent
 
 from .. import db
+from ..downloads import content_disposition, csv_cell
 from . import errors, representations
 from .base import ApiBlueprint
 from .errors import responds
@@ -72,21 +73,15 @@ def export(args):
         body = json.dumps(AuditEventSchema(many=True).dump(rows), ensure_ascii=False, indent=1)
         return _download(body, "application/json", "audit-events.json")
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for row in AuditEventSchema(many=True).dump(rows):
         row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
     return _download(out.getvalue(), "text/csv", "audit-events.csv")
-
-
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response

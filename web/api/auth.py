@@ -6,7 +6,7 @@ from flask import Response, current_app, g, request
 from engine import EventType, audit, authenticate, issue_token, revoke_token
 
 from .. import db
-from ..security import limiter
+from ..security import throttle_sign_in
 from . import errors
 from .base import ApiBlueprint
 from .errors import NotAuthenticated, responds
@@ -16,19 +16,13 @@ blp = ApiBlueprint("api_auth", __name__, url_prefix="/api/v1/auth",
                    description="Sign in for an API token; revoke it.")
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_LIMIT"]
-
-
-def _account_key() -> str:
+def _username():
     body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
-    return f"api-sign-in:{str(username)[:64] if username else ''}"
+    return body.get("username") if isinstance(body, dict) else None
 
 
 @blp.route("/token", methods=["POST"])
-@limiter.limit(_login_limit)  # per address
-@limiter.limit(_login_limit, key_func=_account_key)  # per account
+@throttle_sign_in(_username)  # the same buckets as the sign-in page
 @blp.arguments(TokenRequestSchema, example={"username": "nadia", "password": "demo"})
 @blp.response(200, TokenSchema)
 @blp.doc(security=[], summary="Sign in for an API token")

@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Incident, incidents, permissions, queries
-from engine.models import AuditEvent, Directorate, HumanTask, Instance, ProcessVersion, User
+from engine import Incident, incidents, permissions, queries, visibility
+from engine import review
+from engine.models import AuditEvent, Directorate, HumanTask, Instance, ProcessVersion, ProposedVersion, User
 from engine.queries import Page
 
 
@@ -27,7 +28,18 @@ def me(session: Session, user: User) -> dict[str, Any]:
 
 def version(row: ProcessVersion) -> dict[str, Any]:
     return {"version": row.version, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
-            "comment": row.comment or "", "checksum": row.checksum}
+            "author": row.author, "comment": row.comment or "", "checksum": row.checksum}
+
+
+def proposed_version(actor: User, row: ProposedVersion) -> dict[str, Any]:
+    files = review.bundle_of(row)
+    return {"id": row.id, "process": row.process_key, "name": row.name, "status": row.status, "author": row.author,
+            "proposed_at": row.proposed_at, "comment": row.comment or "", "checksum": row.checksum,
+            "files": list(files), "can_approve": row.status == "pending" and permissions.can_approve_version(actor, row),
+            "steps_assigned_to_author": [{"id": step.id, "name": step.name}
+                                         for step in review.steps_assigned_to(files, row.author)],
+            "reviewed_by": row.reviewed_by, "reviewed_at": row.reviewed_at, "review_comment": row.review_comment or "",
+            "version": row.version.version if row.version is not None else None}
 
 
 def process(actor: User, latest: ProcessVersion, versions: list[ProcessVersion] | None = None) -> dict[str, Any]:
@@ -39,23 +51,22 @@ def process(actor: User, latest: ProcessVersion, versions: list[ProcessVersion] 
     return out
 
 
-def context_of(instance: Instance) -> dict[str, Any]:
-    """What a person deciding on a task of `instance` needs: its data without internal keys."""
-    data = {key: value for key, value in (instance.data or {}).items() if not str(key).startswith("_")}
-    data.update(title=instance.title, started_by=instance.started_by)
-    return data
-
-
-def task(actor: User, row: HumanTask) -> dict[str, Any]:
+def task(actor: User, row: HumanTask, steps: list[HumanTask] | None = None) -> dict[str, Any]:
+    """A task as `actor` may see it: its context is what its step shows them (`engine.visibility`);
+    `steps`, the request's tasks, when the caller has them."""
     instance = row.instance
     form = row.form or {}
+    # who answered a step is part of the answer: hidden with it from a later candidate
+    answerer = row.completed_by if visibility.answers_visible(row, actor, steps) else None
     return {
         "id": row.id, "instance_id": row.instance_id, "process": instance.process_key, "name": row.bpmn_id,
-        "title": row.title, "lane": row.lane, "assignee": row.assignee, "claimed": bool(row.claimed),
+        "title": row.title, "lane": row.lane, "assignee": answerer if row.status == "completed" else row.assignee,
+        "claimed": bool(row.claimed),
         "candidate_users": list(row.candidate_users or []), "candidate_groups": list(row.candidate_groups or []),
         "status": row.status, "can_act": permissions.can_act(actor, row), "created_at": row.created_at,
-        "due_at": row.due_at, "completed_at": row.completed_at, "completed_by": row.completed_by,
-        "form": {"fields": [_field(f) for f in form.get("fields", [])]}, "context": context_of(instance),
+        "due_at": row.due_at, "completed_at": row.completed_at, "completed_by": answerer,
+        "form": {"fields": [_field(f) for f in form.get("fields", [])]},
+        "context": visibility.task_data(row, actor, steps),
     }
 
 
@@ -102,9 +113,12 @@ def instance_page(session: Session, actor: User, result: Page) -> dict[str, Any]
     return page(result, lambda row: instance(session, actor, row, waiting[row.id], failing[row.id]))
 
 
-def task_page(actor: User, result: Page) -> dict[str, Any]:
-    """A page of tasks (`queries.tasks` loads their instances with them)."""
-    return page(result, lambda row: task(actor, row))
+def task_page(session: Session, actor: User, result: Page) -> dict[str, Any]:
+    """A page of tasks (`queries.tasks` loads their instances with them), with the other tasks of
+    the requests whose finished steps need them to decide what the actor sees, in one query."""
+    needed = {row.instance_id for row in result.items if visibility.needs_steps(row, actor)}
+    steps = visibility.steps_of(session, needed) if needed else {}
+    return page(result, lambda row: task(actor, row, steps.get(row.instance_id)))
 
 
 def audit_event(event: AuditEvent) -> dict[str, Any]:

@@ -154,6 +154,8 @@ class VersionSchema(ma.Schema):
     version = fields.Integer(required=True)
     deployed_at = UTCDateTime(required=True)
     deployed_by = fields.String(required=True)
+    author = fields.String(required=True, metadata={"description": "who uploaded the files; not `deployed_by` "
+                                                                   "when another process owner approved them"})
     comment = fields.String(required=True)
     checksum = fields.String(required=True)
 
@@ -169,8 +171,38 @@ class ProcessSchema(ma.Schema):
     starter_roles = fields.List(fields.String(), required=True)
 
 
+class AuthorStepSchema(ma.Schema):
+    id = fields.String(required=True, metadata={"description": "the step's BPMN id"})
+    name = fields.String(required=True)
+
+
+class ProposedVersionSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    process = fields.String(required=True, metadata={"description": "the process key"})
+    name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "pending, approved or rejected"})
+    author = fields.String(required=True, metadata={"description": "who proposed it"})
+    proposed_at = UTCDateTime(required=True)
+    comment = fields.String(required=True)
+    checksum = fields.String(required=True)
+    files = fields.List(fields.String(), required=True)
+    steps_assigned_to_author = fields.List(fields.Nested(AuthorStepSchema), required=True, metadata={
+        "description": "steps the diagram gives to its author by name: a reviewer should know"})
+    can_approve = fields.Boolean(required=True, metadata={"description": "never for its author"})
+    reviewed_by = fields.String(allow_none=True, required=True)
+    reviewed_at = UTCDateTime(allow_none=True, required=True)
+    review_comment = fields.String(required=True)
+    version = fields.Integer(allow_none=True, required=True, metadata={"description": "the version its approval deployed"})
+
+
 class ProcessDetailSchema(ProcessSchema):
     versions = fields.List(fields.Nested(VersionSchema), required=True, metadata={"description": "newest first"})
+    pending = fields.List(fields.Nested(ProposedVersionSchema), metadata={
+        "description": "versions proposed and waiting for another process owner (only for process owners)"})
+
+
+class ReviewSchema(ma.Schema):
+    comment = Text(load_default="", validate=validate.Length(max=2000))
 
 
 ProcessPageSchema = page_of(ProcessSchema, "ProcessPageSchema")
@@ -231,7 +263,9 @@ class TaskSchema(ma.Schema):
     completed_by = fields.String(allow_none=True, required=True)
     form = fields.Nested(FormSchema, required=True)
     context = fields.Dict(keys=fields.String(), required=True,
-                          metadata={"description": "the request's data a person needs to decide"})
+                          metadata={"description": "what this step shows the caller of its request: title, "
+                                                 "started_by, the form's read-only fields, the variables "
+                                                 "the diagram's `shows` names, the answers given at it"})
 
 
 TaskPageSchema = page_of(TaskSchema, "TaskPageSchema")

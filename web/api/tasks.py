@@ -27,15 +27,18 @@ def list_tasks(args):
     session = db.session()
     found = queries.tasks(session, g.api_user, scope=args["scope"], process=args.get("process"),
                           instance_id=args.get("instance"), page=args["page"], page_size=args["page_size"])
-    return representations.task_page(g.api_user, found)
+    return representations.task_page(session, g.api_user, found)
 
 
 @blp.route(f"/{ID}", methods=["GET"])
 @blp.response(200, TaskSchema)
 @responds(*errors.COMMON, 404)
 def get_one(task_id):
-    """One task with its form and the request's context; 404 if the caller may not see it."""
-    return representations.task(g.api_user, get_task(db.session(), task_id, g.api_user))
+    """One task with its form and what its step shows the caller of the request (`context`); 404 if
+    the caller may not see it: a finished step is seen by who did it and by who may see its request."""
+    session = db.session()
+    task = get_task(session, task_id, g.api_user)
+    return representations.task(g.api_user, task, queries.instance_tasks(session, task.instance_id))
 
 
 @blp.route(f"/{ID}/claim", methods=["POST"])

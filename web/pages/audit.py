@@ -6,7 +6,8 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import get_timezone, gettext as _
@@ -17,13 +18,16 @@ from engine import EVENT_TYPES, get_instance, list_processes, permissions, queri
 from engine.models import AuditEvent, User
 
 from .. import db
+from ..downloads import content_disposition, csv_cell
 from ..security import current_actor
 from .errors import Refused
 from .labels import EVENT_LABELS, status_label, status_tone
+from .paging import existing, page_number
 from .people import people
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
+FIRST_YEAR, LAST_YEAR = 1900, 9999
 EXPORT_COLUMNS = ("at", "instance_id", "seq", "actor", "type", "process_key", "version", "task_id", "task_name",
                   "data", "prev_hash", "hash")
 
@@ -51,16 +55,14 @@ def _filters() -> tuple[dict, dict[str, str]]:
         except ValueError:
             errors[field] = _("Enter a date, such as 2025-09-01.")
             continue
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=get_timezone())
-        filters[field] = moment - timedelta(microseconds=1) if end else moment
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:  # as the API: 0001-01-01 in Paris is before year 1 in UTC
+            errors[field] = _("Enter a date between the years %(first)s and %(last)s.", first=FIRST_YEAR,
+                              last=LAST_YEAR)
+            continue
+        # the first or last moment of that day where the reader lives (zoneinfo: a pytz zone given
+        # as tzinfo would be its 1891 local mean time, nine minutes off Paris time)
+        filters[field] = datetime.combine(day, time.max if end else time.min, tzinfo=ZoneInfo(str(get_timezone())))
     return filters, errors
-
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 @bp.get("")
@@ -72,7 +74,7 @@ def search():
     if errors:
         return render_template("audit/search.html", errors=errors, events=None, requests=None, processes=processes,
                                users=users, event_labels=EVENT_LABELS, names=people(session, ())), 422
-    events = queries.audit_events(session, **filters, page=_page_number(), page_size=PAGE_SIZE)
+    events = existing(queries.audit_events(session, **filters, page=page_number(), page_size=PAGE_SIZE))
     found = queries.instances(session, user, process=filters["process"], started_by=filters["actor"], page_size=20)
     names = people(session, {e.actor for e in events.items} | {i.started_by for i in found.items})
     titles = _titles(session, {e.instance_id for e in events.items if e.instance_id})
@@ -174,21 +176,14 @@ def _export(events, fmt: str, stem: str) -> Response:
         return _download(json.dumps([_row(e) for e in events], ensure_ascii=False, indent=2), "application/json",
                          f"{stem}.json")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for event in events:
         row = _row(event)
         row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return _download("\ufeff" + out.getvalue(), "text/csv", f"{stem}.csv")
 
 
-def _safe_cell(value):
-    """Spreadsheets run cells that start with = + - @ as formulas: keep them text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _download(body: str, mimetype: str, filename: str) -> Response:
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": content_disposition(filename)})

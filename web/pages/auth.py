@@ -1,9 +1,8 @@
 """Signing in and out, and choosing the language."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
@@ -13,7 +12,7 @@ from engine import EventType, authenticate
 from engine.audit import record
 
 from .. import db, i18n
-from ..security import LoginUser, current_actor, end_sessions, limiter
+from ..security import LoginUser, current_actor, end_sessions, throttle_sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -36,23 +35,8 @@ def safe_target(target: str | None, default: str) -> str:
     return default
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_LIMIT"]
-
-
-def _account() -> str:
-    # the name as login() reads it (stripped): " claire" and "claire " are claire's attempts too
-    return (request.form.get("username") or "").strip().lower()[:64]
-
-
-def _failed(response) -> bool:
-    return response.status_code != 303
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=lambda: "sign-in-address:" + get_remote_address(), methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(_login_limit, key_func=lambda: "sign-in-account:" + _account(), methods=["POST"], deduct_when=_failed)
+@throttle_sign_in(lambda: request.form.get("username"))
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("tasks.home"))

@@ -21,6 +21,10 @@ from .labels import event_label
 from .people import People
 
 PERSON_KEYS = {"agent", "host_manager", "volunteer", "started_by"}
+#: variables a step may show (`shows`) that no form asks for: set by the engine or a script
+VARIABLE_LABELS = {"agent": lambda: _("Agent"), "volunteer": lambda: _("Volunteer")}
+#: shown by the page in its own way (an alert), never as a fact
+NOT_FACTS = {"eligibility_problems"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class RequestContext:
                     self.specs[spec["id"]] = spec
                     self.fact_ids.append(spec["id"])
         self.first_task_id = tasks[0].id if tasks else None
+        # the label of any field of the request, for the variables a step shows from another step
+        self.labels: dict[str, dict[str, Any]] = dict(self.specs)
+        for task in tasks:
+            for spec in (task.form or {}).get("fields", []):
+                self.labels.setdefault(spec["id"], spec)
         self._organisations: dict[str, str] | None = None
         self._session = session
 
@@ -124,8 +133,20 @@ class RequestContext:
         return [self._item(self.specs[key], key, data.get(key)) for key in self.fact_ids
                 if key in data and key not in exclude]
 
-    def eligibility_problems(self) -> list[str]:
-        problems = (self.instance.data or {}).get("eligibility_problems") or []
+    def shown(self, data: dict[str, Any], keys: list[str]) -> list[Item]:
+        """The items of `data` (what the engine lets a reader see of a step) named by `keys`, in order."""
+        items = []
+        for key in dict.fromkeys(keys):
+            if key in data and key not in NOT_FACTS:
+                spec = self.labels.get(key)
+                if spec is None and key in VARIABLE_LABELS:
+                    spec = {"id": key, "label": VARIABLE_LABELS[key]()}
+                items.append(self._item(spec, key, data[key]))
+        return items
+
+    def eligibility_problems(self, data: dict[str, Any] | None = None) -> list[str]:
+        source = self.instance.data if data is None else data
+        problems = (source or {}).get("eligibility_problems") or []
         return [str(p) for p in problems] if isinstance(problems, list) else [str(problems)]
 
     def answers(self, task: HumanTask, data: dict[str, Any] | None = None) -> list[Item]:
@@ -140,6 +161,12 @@ class RequestContext:
     def decisions(self) -> list[Decision]:
         done = [t for t in self.tasks if t.status == "completed"]
         return [Decision(t.title, self.names.name(t.completed_by), t.completed_at, self.answers(t)) for t in done]
+
+    def steps_done(self, visible) -> list[Decision]:
+        """The finished steps `visible(task)` lets a task's reader know of, without their answers
+        (what a step shows of the others is what its diagram declares, shown with its facts)."""
+        return [Decision(t.title, self.names.name(t.completed_by), t.completed_at)
+                for t in self.tasks if t.status == "completed" and visible(t)]
 
     def story(self, events: list[AuditEvent]) -> list[Moment]:
         """The request's timeline for people: who did what, when, with what answer."""

@@ -198,6 +198,10 @@ _PATTERNS: list[tuple[re.Pattern, Any]] = [
     (re.compile(r"organisations of kind .+ are not accepted here"), lambda m, s, f: _(
         "This kind of organisation cannot host this mission.")),
     (re.compile(r"this field is read-only"), lambda m, s, f: _("This value cannot be changed here.")),
+    (re.compile(r"must not contain (NUL characters|lone surrogates)"), lambda m, s, f: _(
+        "Remove the invisible characters from this text.")),
+    (re.compile(r"too much data: at most (\d+) KB per request"), lambda m, s, f: _(
+        "This text is too long: a request may hold at most %(n)s KB.", n=m.group(1))),
 ]
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import (InvalidBundle, NotFound, bundle_of, checksum, deploy, get_version, list_processes,
-                    permissions, running_counts, validate, versions_of)
+from engine import (InvalidBundle, NotFound, ProposedVersion, approve, bundle_of, checksum, get_proposed,
+                    get_version, list_processes, pending_versions, permissions, reject, running_counts,
+                    steps_assigned_to, submit, validate, versions_of)
 from engine.diff import diff_bundles
+from engine.review import bundle_of as proposed_bundle
 from engine.xml import BPMN_NS, parse_xml
 
 from .. import db
 from ..diagrams import has_layout, render_svg
+from ..downloads import content_disposition
 from ..security import current_actor
 from . import uploads
 from .errors import Refused
@@ -37,24 +40,27 @@ def index():
     session = db.session()
     latest = list_processes(session)
     counts = {v.process_key: sum(running_counts(session, v.process_key).values()) for v in latest}
-    names = people(session, {v.deployed_by for v in latest})
-    return render_template("processes/index.html", latest=latest, counts=counts, names=names)
+    pending = pending_versions(session)
+    names = people(session, {v.deployed_by for v in latest} | {p.author for p in pending})
+    return render_template("processes/index.html", latest=latest, counts=counts, names=names, pending=pending)
 
 
 @bp.get("/<key>")
 def show(key: str):
     session = db.session()
     versions = versions_of(session, key)
-    names = people(session, {v.deployed_by for v in versions})
+    pending = pending_versions(session, key)
+    names = people(session, {v.deployed_by for v in versions} | {v.author for v in versions}
+                   | {p.author for p in pending})
     return render_template("processes/show.html", key=key, versions=versions, latest=versions[0],
-                           counts=running_counts(session, key), names=names)
+                           counts=running_counts(session, key), names=names, pending=pending)
 
 
 @bp.get("/<key>/versions/<int:number>")
 def version(key: str, number: int):
     session = db.session()
     found = get_version(session, key, number)
-    names = people(session, {found.deployed_by})
+    names = people(session, {found.deployed_by, found.author})
     return render_template("processes/version.html", version=found, names=names,
                            running=running_counts(session, key).get(number, 0),
                            has_layout=has_layout(found.bpmn_file.content))
@@ -75,7 +81,7 @@ def download(key: str, number: int, filename: str):
     if filename not in files:
         abort(404)
     return Response(files[filename], mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": content_disposition(filename)})
 
 
 # --- a new version: upload, check, compare, confirm ----------------------------------------------
@@ -145,6 +151,8 @@ def _review(staged: uploads.Staged, problems=(), comment: str | None = None, sta
         groups.setdefault(change.category, []).append(change)
     return render_template(
         "processes/review.html", staged=staged, key=key, current=current, groups=groups, changes=changes,
+        four_eyes=current_app.config["FOUR_EYES_DEPLOY"],
+        own_steps=steps_assigned_to(staged.files, current_actor().username), own_steps_author=current_actor().name,
         category_labels=CHANGE_CATEGORY_LABELS, kind_labels=CHANGE_KIND_LABELS, problems=list(problems),
         running=sum(running_counts(session, key).values()) if current else 0,
         comment=staged.comment if comment is None else comment,
@@ -178,12 +186,17 @@ def confirm(token: str):
     staged = _staged(token)
     comment = request.form.get("comment", "").strip()
     try:
-        result = deploy(db.session(), staged.files, current_actor().username, comment)
+        result = submit(db.session(), staged.files, current_actor(), comment,
+                        four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
     except InvalidBundle as err:
         db.session().rollback()
         return _review(staged, problems=err.problems, comment=comment, status=422)
     db.commit()
     uploads.discard(token)
+    if isinstance(result, ProposedVersion):
+        flash(_("The new version of “%(process)s” is proposed. Another process owner must approve it before "
+                "new requests follow it.", process=result.name), "success")
+        return redirect(url_for("processes.pending", key=result.process_key, proposed_id=result.id), 303)
     version = result.version
     flash(_("Version %(version)s of “%(process)s” is deployed: new requests follow it; requests already "
             "running stay on their version.", version=version.version, process=version.name), "success")
@@ -196,3 +209,85 @@ def discard(token: str):
     uploads.discard(token)
     flash(_("The uploaded files have been discarded. Nothing was deployed."), "info")
     return redirect(url_for("processes.index"), 303)
+
+
+# --- four eyes: a proposed version, read and decided by another process owner --------------------
+
+def _proposed(key: str, proposed_id: int) -> ProposedVersion:
+    return get_proposed(db.session(), proposed_id, key)
+
+
+def _pending_page(proposed: ProposedVersion, problems=(), status: int = 200):
+    session = db.session()
+    actor = current_actor()
+    files = proposed_bundle(proposed)
+    try:
+        current = get_version(session, proposed.process_key)
+    except NotFound:
+        current = None
+    changes = diff_bundles(bundle_of(current), files) if current is not None and proposed.status == "pending" else []
+    groups: dict[str, list] = {}
+    for change in changes:
+        groups.setdefault(change.category, []).append(change)
+    names = people(session, {proposed.author, proposed.reviewed_by or proposed.author})
+    return render_template(
+        "processes/pending.html", proposed=proposed, current=current, groups=groups, changes=changes,
+        category_labels=CHANGE_CATEGORY_LABELS, kind_labels=CHANGE_KIND_LABELS, problems=list(problems),
+        names=names, own_steps=steps_assigned_to(files, proposed.author),
+        can_approve=proposed.status == "pending" and permissions.can_approve_version(actor, proposed),
+        is_author=actor.username == proposed.author,
+        running=sum(running_counts(session, proposed.process_key).values()) if current else 0,
+        has_layout=has_layout(proposed.bpmn_file.content),
+    ), status
+
+
+@bp.get("/<key>/pending/<int:proposed_id>")
+def pending(key: str, proposed_id: int):
+    return _pending_page(_proposed(key, proposed_id))
+
+
+@bp.get("/<key>/pending/<int:proposed_id>/diagram.svg")
+def pending_diagram(key: str, proposed_id: int):
+    proposed = _proposed(key, proposed_id)
+    svg = render_svg(proposed.bpmn_file.content, process_id=key, title=_("The proposed version"))
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+
+
+@bp.get("/<key>/pending/<int:proposed_id>/files/<filename>")
+def pending_download(key: str, proposed_id: int, filename: str):
+    files = proposed_bundle(_proposed(key, proposed_id))
+    if filename not in files:
+        abort(404)
+    return Response(files[filename], mimetype="application/xml",
+                    headers={"Content-Disposition": content_disposition(filename)})
+
+
+@bp.post("/<key>/pending/<int:proposed_id>/approve")
+def approve_pending(key: str, proposed_id: int):
+    session = db.session()
+    try:
+        result = approve(session, proposed_id, current_actor(), key)  # never its author (engine.permissions)
+    except InvalidBundle as err:
+        session.rollback()
+        return _pending_page(_proposed(key, proposed_id), problems=err.problems, status=422)
+    db.commit()
+    flash(_("Version %(version)s of “%(process)s” is approved and deployed: new requests follow it; requests "
+            "already running stay on their version.", version=result.version.version, process=result.version.name),
+          "success")
+    return redirect(url_for("processes.show", key=key), 303)
+
+
+@bp.post("/<key>/pending/<int:proposed_id>/reject")
+def reject_pending(key: str, proposed_id: int):
+    actor = current_actor()
+    rejected = reject(db.session(), proposed_id, actor, request.form.get("comment", "").strip()[:2000], key)
+    db.commit()
+    if rejected.author == actor.username:
+        flash(_("You withdrew the proposed version. Nothing was deployed."), "info")
+    else:
+        flash(_("The proposed version is rejected. Nothing was deployed."), "info")
+    try:
+        versions_of(db.session(), key)
+    except NotFound:
+        return redirect(url_for("processes.index"), 303)
+    return redirect(url_for("processes.show", key=key), 303)

@@ -16,6 +16,7 @@ from .context import RequestContext, history_names
 from .errors import Refused
 from .incidents import described, failure_words
 from .labels import status_label, status_tone
+from .paging import existing, page_number
 from .people import next_steps, people, task_people
 from .texts import HOW_LONG, NEXT, explained, localized, readme_for_people, simple_markdown
 
@@ -65,17 +66,10 @@ def start(key: str):
 @bp.get("/requests")
 def mine():
     session, user = db.session(), current_actor()
-    page = queries.instances(session, user, involved_me=True, page=_page_number(), page_size=PAGE_SIZE)
+    page = existing(queries.instances(session, user, involved_me=True, page=page_number(), page_size=PAGE_SIZE))
     names = people(session, {i.started_by for i in page.items} | {i.agent for i in page.items})
     steps = next_steps(session, page.items, names)
     return render_template("requests/mine.html", page=page, names=names, steps=steps)
-
-
-def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 @bp.get("/requests/<int:instance_id>")
@@ -141,7 +135,7 @@ def diagram(instance_id: int):
                      completed=state.completed, waiting=state.waiting,
                      title=_("%(process)s: where the request “%(title)s” stands",
                              process=instance.version.name, title=instance.title))
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-cache"})
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})  # the request's title
 
 
 @bp.route("/requests/<int:instance_id>/withdraw", methods=["GET", "POST"])

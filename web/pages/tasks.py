@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import InvalidData, claim_task, complete_task, get_task, permissions, queries, release_task
+from engine import InvalidData, claim_task, complete_task, get_task, permissions, queries, release_task, visibility
 
 from .. import db
 from ..i18n import current_language
@@ -54,15 +54,17 @@ def task(task_id: int):
     context = _context(session, task)
     if task.status != "ready":
         if request.method == "GET":
-            return render_template("tasks/closed.html", task=task, names=context.names)
+            return render_template("tasks/closed.html", task=task, names=context.names,
+                                   show_who=visibility.answers_visible(task, user, context.tasks))
         if task.completed_by == user.username:  # sent twice (double click, back button): nothing to redo
             flash(_("You had already answered “%(step)s”.", step=task.title), "info")
             return redirect(url_for("requests.show", instance_id=task.instance_id), 303)
     candidate = permissions.is_candidate(user, task)
     if not candidate and not permissions.can_act(user, task):
         raise Refused(_("This step is for %(who)s.", who=waiting_for(task, context.names)))
+    shown = visibility.task_data(task, user, context.tasks)  # all this page shows of the request
     values = {f["id"]: f.get("default") for f in formview.editable_fields(task.form)}
-    values.update({k: v for k, v in (task.instance.data or {}).items() if k in context.fact_ids and k in values})
+    values.update({k: v for k, v in shown.items() if k in values})
     errors, status = None, 200
     if request.method == "POST":
         submitted = formview.submitted_values(task.form, request.form)
@@ -83,8 +85,11 @@ def task(task_id: int):
         can_act=permissions.can_act(user, task),
         can_release=permissions.can_release(user, task),
         can_claim=(not task.claimed and candidate and _is_shared(task)),
-        facts=context.facts(exclude={f["id"] for f in formview.editable_fields(task.form)}),
-        came_back=_came_back(context, task),
+        facts=context.shown(shown, [f["id"] for f in formview.readonly_fields(task.form)]
+                            + visibility.declared(task)),
+        problems=context.eligibility_problems(shown),
+        earlier=_earlier_steps(session, user, task, context),
+        came_back=_came_back(context, task, user),
         instructions=step_instructions(task.instance.version, task.bpmn_id, current_language()),
         waiting_for=waiting_for(task, context.names),
     ), status
@@ -95,13 +100,25 @@ def _is_shared(task) -> bool:
     return bool(task.candidate_groups) or len(task.candidate_users or []) > 1 or not task.assignee
 
 
-def _came_back(context: RequestContext, task):
-    """When this step was done before and comes back (rework, rules not met): the answers that sent it back."""
-    earlier = [t for t in context.tasks if t.bpmn_id == task.bpmn_id and t.status == "completed"]
+def _came_back(context: RequestContext, task, user):
+    """When this person did this step before and it comes back to them (rework, rules not met): the
+    answers that sent it back. A step someone else did before (a need reopened to the next
+    volunteer) has not come back to this reader, and what was said then is not theirs to read."""
+    earlier = [t for t in context.tasks if t.bpmn_id == task.bpmn_id and t.status == "completed"
+               and t.completed_by == user.username]
     if not earlier:
         return None
-    after = [t for t in context.tasks if t.status == "completed" and t.id > earlier[-1].id]
+    after = [t for t in context.tasks if t.status == "completed" and t.id > earlier[-1].id
+             and visibility.answers_visible(t, user, context.tasks)]
     return after[-1] if after else None
+
+
+def _earlier_steps(session, user, task, context: RequestContext):
+    """The steps already done, for those who may see the request (who did what when; their answers
+    are on the request's page), except those a later candidate may not know of."""
+    if not permissions.can_see_instance(session, user, task.instance):
+        return []
+    return context.steps_done(lambda done: visibility.answers_visible(done, user, context.tasks))
 
 
 def _other_errors(form, errors):
