@@ -59,7 +59,7 @@ def test_the_api_survives_its_own_schema(api, live_server):
     headers = {"Authorization": f"Bearer {admin.token}"}
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/openapi.json")
     known = {"key": "approval_test", "version": 1, "instance_id": instance["id"], "task_id": task["id"],
-             "kind": "message", "incident_id": 1}
+             "kind": "message", "incident_id": 1, "proposed_id": 1}
 
     failures: list[str] = []
     calls = 0

@@ -13,7 +13,7 @@ from .page_client import Person, assert_error_page, open_task, start_support_mis
 
 PAGE_BLUEPRINTS = ("auth", "tasks", "requests", "processes", "audit")
 SAMPLE_ARGS = {"task_id": 1, "instance_id": 1, "key": "mission_exchange", "number": 1, "token": "abc",
-               "filename": "x.bpmn", "fmt": "csv", "kind": "message", "incident_id": 1}
+               "filename": "x.bpmn", "fmt": "csv", "kind": "message", "incident_id": 1, "proposed_id": 1}
 
 
 def post_routes(app) -> list[str]:
@@ -26,7 +26,8 @@ def post_routes(app) -> list[str]:
 
 def test_every_form_needs_its_csrf_token(app):
     urls = post_routes(app)
-    assert len(urls) == 12, urls  # sign in/out, language, task, claim, release, start, withdraw, upload x3, retry
+    assert len(urls) == 14, urls  # sign in/out, language, task, claim, release, start, withdraw, upload x3, retry,
+    # approve or reject a proposed version
     person = Person(app.test_client(), "elodie")
     for url in urls:
         text = assert_error_page(person.post(url, {"lang": "en", "username": "x", "password": "y"}, csrf=False), 400)
@@ -118,4 +119,6 @@ def test_signed_in_pages_and_personal_answers_are_never_kept_in_a_cache(app):
     token = api.post("/api/v1/auth/token", json={"username": "nadia", "password": "demo"}).get_json()["token"]
     for url in ("/api/v1/me", f"/api/v1/instances/{instance_id}"):
         assert api.get(url, headers={"Authorization": f"Bearer {token}"}).headers["Cache-Control"] == "no-store"
-    assert "no-store" not in nadia.get("/static/passerelle.css").headers.get("Cache-Control", "")  # same for all
+    static = nadia.get("/static/passerelle.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")  # the same for everyone: may be kept
+    static.close()
