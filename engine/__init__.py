@@ -11,10 +11,12 @@ from .db import make_engine, make_session_factory, reading_engine, unit_of_work
 from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
                      PermissionDenied, Problem)
 from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Organisation, OutboxMessage,
-                     ProcessFile, ProcessVersion, ProposedFile, ProposedVersion, Timer, User)
+                     ProcessFile, ProcessVersion, ProposedFile, ProposedVersion, StagedFile, StagedUpload, Timer,
+                     User)
 from .org import DEMO_ORGANISATION, ROLES, find_user, load_organisation, load_organisation_file, manager_of
 from .registry import (PROCESSES_DIR, Deployment, bundle_of, checksum, deploy, deploy_folder, get_version,
                        list_processes, running_counts, validate, versions_of)
+from .staging import discard_staged_upload, get_staged_upload, purge_staged_uploads, stage_upload
 from .review import AuthorStep, approve, get_proposed, pending_versions, reject, steps_assigned_to, submit
 from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
                       run_due_timers, start_instance)
@@ -37,13 +39,16 @@ __all__ = [
     "make_engine", "make_session_factory", "reading_engine", "unit_of_work", "upgrade_schema", "schema_is_current",
     # models
     "User", "Directorate", "Organisation", "ProcessVersion", "ProcessFile", "Instance", "HumanTask",
-    "AuditEvent", "Timer", "OutboxMessage", "ApiToken", "ProposedVersion", "ProposedFile",
+    "AuditEvent", "Timer", "OutboxMessage", "ApiToken", "ProposedVersion", "ProposedFile", "StagedUpload",
+    "StagedFile",
     # organisation
     "load_organisation", "load_organisation_file", "find_user", "manager_of", "ROLES", "DEMO_ORGANISATION",
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
     "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
     "validate_bundle",
+    # uploads checked, waiting for their uploader's confirmation
+    "stage_upload", "get_staged_upload", "discard_staged_upload", "purge_staged_uploads",
     # four eyes on deploys
     "submit", "pending_versions", "get_proposed", "approve", "reject", "steps_assigned_to", "AuthorStep",
     # instances and tasks

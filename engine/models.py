@@ -165,6 +165,36 @@ class ProposedFile(Base):
     proposed: Mapped[ProposedVersion] = relationship(back_populates="files")
 
 
+class StagedUpload(Base):
+    """Files a process owner uploaded and checked, waiting (a day at most) for that owner to
+    confirm or discard them. In the database rather than on a server's disk, so that every server
+    behind a load balancer can answer the confirmation. `token` is the random name the owner's
+    review page carries; only `owner` may read them."""
+
+    __tablename__ = "staged_upload"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    files: Mapped[list[StagedFile]] = relationship(back_populates="upload", order_by="StagedFile.filename",
+                                                   cascade="all, delete-orphan")
+
+    @property
+    def bundle(self) -> dict[str, bytes]:
+        """The files by name, in name order."""
+        return {f.filename: f.content for f in self.files}
+
+
+class StagedFile(Base):
+    __tablename__ = "staged_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("staged_upload.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    upload: Mapped[StagedUpload] = relationship(back_populates="files")
+
+
 # --- instances and their human tasks ----------------------------------------------------------
 
 class Instance(Base):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import clock, notifications
+from . import clock, notifications, staging
 from .mailer import Mailer, Outgoing, SmtpSettings, is_permanent
 from .models import Instance, OutboxMessage, Timer
 from .runtime import run_due_timers
@@ -47,6 +47,8 @@ class WorkerSettings:
     poll_seconds: float = 5.0
     #: most jobs of each kind in one pass, so that one kind cannot starve the others
     batch: int = 200
+    #: staged uploads older than this are deleted (`engine.staging`)
+    staged_upload_hours: float = 24.0
 
 
 @dataclass
@@ -56,16 +58,18 @@ class PassReport:
     messages_sent: int = 0
     messages_failed: int = 0
     reminders_queued: int = 0
+    staged_uploads_purged: int = 0
 
     @property
     def busy(self) -> bool:
         return any((self.timers_fired, self.timers_failed, self.messages_sent, self.messages_failed,
-                    self.reminders_queued))
+                    self.reminders_queued, self.staged_uploads_purged))
 
     def __str__(self) -> str:
         return (f"{self.timers_fired} timer job(s) done, {self.timers_failed} failed; "
                 f"{self.messages_sent} message(s) sent, {self.messages_failed} failed; "
-                f"{self.reminders_queued} reminder(s) queued")
+                f"{self.reminders_queued} reminder(s) queued; "
+                f"{self.staged_uploads_purged} expired staged upload(s) deleted")
 
 
 def backoff(attempts: int, settings: WorkerSettings) -> timedelta:
@@ -103,7 +107,8 @@ def run_worker(sessions: sessionmaker[Session], settings: WorkerSettings, once: 
 
 
 def run_pass(sessions: sessionmaker[Session], settings: WorkerSettings) -> PassReport:
-    """One pass at the engine clock: fire due timers, queue reminders, send queued mail."""
+    """One pass at the engine clock: fire due timers, queue reminders, send queued mail, delete
+    expired staged uploads."""
     report = PassReport()
     for _ in range(settings.batch):
         outcome = fire_next_timer(sessions, settings)
@@ -127,6 +132,9 @@ def run_pass(sessions: sessionmaker[Session], settings: WorkerSettings) -> PassR
                 report.messages_failed += 1
                 if mailer.unreachable:
                     break
+    with sessions.begin() as session:
+        report.staged_uploads_purged = staging.purge_staged_uploads(
+            session, keep=timedelta(hours=settings.staged_upload_hours))
     return report
 
 

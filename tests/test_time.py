@@ -16,7 +16,6 @@ READINGS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), 
 # where reading the machine's clock is right, and why
 ALLOWED = {
     "engine/clock.py": "the clock itself",
-    "web/pages/uploads.py": "ages of staged upload folders, compared with their file times",
     "bench/__main__.py": "when a benchmark run happened, in its report",
     # gunicorn servers in child processes run on the machine's clock, not the suite's
     "tests/web/test_production_servers.py": "moments given to servers in child processes",

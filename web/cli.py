@@ -117,6 +117,7 @@ def _worker_settings(config):
                           backoff_seconds=float(config["WORKER_BACKOFF_SECONDS"]),
                           backoff_max_seconds=float(config["WORKER_BACKOFF_MAX_SECONDS"]),
                           reminder_hours=float(config["REMINDER_HOURS"]),
+                          staged_upload_hours=float(config["STAGED_UPLOAD_HOURS"]),
                           poll_seconds=float(config["WORKER_POLL_SECONDS"]))
 
 

@@ -35,6 +35,9 @@ TIMER_HORIZON_DAYS = 3653
 # process owner or an administrator approves it. On by default in production; `passerelle deploy`
 # and processes/ at start-up deploy directly either way.
 FOUR_EYES_DEPLOY = False
+# Hours uploaded files, checked and compared, wait in the database for their uploader to confirm
+# (deploy or propose) or discard them; older ones are deleted at the next upload or worker pass.
+STAGED_UPLOAD_HOURS = 24
 # What one request may hold: its data, serialized, in KiB (a form or a step that would go over it
 # is refused or fails the request), and the instances one multi-instance task may create.
 REQUEST_DATA_KB = 256

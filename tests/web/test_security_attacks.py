@@ -19,7 +19,6 @@ import http.server
 import io
 import re
 import threading
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -28,7 +27,7 @@ from werkzeug.http import parse_options_header
 
 from engine import (DEMO_ORGANISATION, load_organisation_file, make_engine, make_session_factory, unit_of_work,
                     upgrade_schema)
-from engine.models import ApiToken, AuditEvent, Instance, ProcessFile, ProcessVersion, User
+from engine.models import ApiToken, AuditEvent, Instance, ProcessFile, ProcessVersion, StagedUpload, User
 from web import create_app
 from web.security import limiter
 
@@ -390,7 +389,8 @@ def test_a_file_name_no_browser_would_send_is_no_file(app, name):
     response = luc.post("/processes/upload", {"comment": "", "files": files}, content_type="multipart/form-data")
     assert response.status_code == 422
     assert "Choisissez un fichier .bpmn" in text_of(response.get_data(as_text=True))
-    assert not (Path(app.instance_path) / "uploads").exists() or not any((Path(app.instance_path) / "uploads").iterdir())
+    with app.extensions["passerelle.sessions"]() as s:
+        assert s.scalar(select(func.count()).select_from(StagedUpload)) == 0
     api = app.test_client()
     token = api.post("/api/v1/auth/token", json={"username": "luc", "password": "demo"}).get_json()["token"]
     answer = api.post("/api/v1/processes/deploy", headers={"Authorization": f"Bearer {token}"},

@@ -14,7 +14,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -23,7 +22,7 @@ from sqlalchemy import func, select
 from engine import (cancel_instance, claim_task, complete_task, deploy, find_user, now, queries, reject, release_task,
                     submit,
                     start_instance, unit_of_work)
-from engine.models import AuditEvent, HumanTask, Instance, OutboxMessage, ProcessVersion
+from engine.models import AuditEvent, HumanTask, Instance, OutboxMessage, ProcessVersion, StagedFile, StagedUpload
 from web import create_app
 
 from .page_client import Person
@@ -205,15 +204,17 @@ def _act(sessions, username: str, task_id: int, data: dict | None = None, claim:
 
 def _stage_spoilt_upload(app, person: Person) -> str:
     """An upload checked and waiting on its owner's confirmation: its token. The staged files are
-    then spoilt on disk, so that confirming them fails validation and deploys nothing."""
+    then spoilt in the database, so that confirming them fails validation and deploys nothing."""
     changed = MATRIX_BPMN.replace(b"gives an opinion", b"gives an opinion, then it ends")
     response = person.post("/processes/upload", {"comment": "", "files": [(io.BytesIO(changed), "security_matrix.bpmn")]},
                            content_type="multipart/form-data")
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     token = response.location.rsplit("/", 1)[1]
-    staged = Path(app.instance_path) / "uploads" / token / "files" / "security_matrix.bpmn"
-    assert staged.is_file()
-    staged.write_bytes(changed.replace(b'targetRef="end"', b'targetRef="nowhere"'))
+    with unit_of_work(app.extensions["passerelle.sessions"]) as s:
+        [staged] = s.scalars(select(StagedFile).join(StagedUpload).where(
+            StagedUpload.token == token, StagedFile.filename == "security_matrix.bpmn"))
+        assert staged.content == changed
+        staged.content = changed.replace(b'targetRef="end"', b'targetRef="nowhere"')
     return token
 
 
@@ -270,7 +271,7 @@ def world(tmp_path_factory):
 
 def fingerprint(sessions) -> tuple:
     """Everything a refused call must leave alone: every request and its saved workflow, every task
-    and its holder, the audit trail, the process versions, the outbox."""
+    and its holder, the audit trail, the process versions, the outbox, the staged uploads."""
     def count(model):
         return s.scalar(select(func.count()).select_from(model))
 
@@ -280,8 +281,11 @@ def fingerprint(sessions) -> tuple:
         tasks = s.execute(select(HumanTask.id, HumanTask.status, HumanTask.assignee, HumanTask.claimed,
                                  HumanTask.completed_by, HumanTask.data).order_by(HumanTask.id)).all()
         last_event = s.scalar(select(func.max(AuditEvent.id)))
+        staged = s.execute(select(StagedUpload.token, StagedUpload.owner, StagedFile.filename, StagedFile.content)
+                           .join(StagedFile).order_by(StagedUpload.id, StagedFile.id)).all()
         return (count(AuditEvent), last_event, count(ProcessVersion), count(Instance), count(OutboxMessage),
-                hashlib.sha256(repr(requests).encode()).hexdigest(), tuple(tasks))
+                hashlib.sha256(repr(requests).encode()).hexdigest(), tuple(tasks),
+                hashlib.sha256(repr(staged).encode()).hexdigest())
 
 
 # --- the rows: every route, what each person must get ----------------------------------------------

@@ -2,15 +2,17 @@
 after checking it and reading what changes."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import (InvalidBundle, NotFound, ProposedVersion, approve, bundle_of, checksum, get_proposed,
-                    get_version, list_processes, pending_versions, permissions, reject, running_counts,
-                    steps_assigned_to, submit, validate, versions_of)
+from engine import (InvalidBundle, NotFound, ProposedVersion, StagedUpload, approve, bundle_of, checksum,
+                    discard_staged_upload, get_proposed, get_staged_upload, get_version, list_processes,
+                    pending_versions, permissions, reject, running_counts, stage_upload, steps_assigned_to, submit,
+                    validate, versions_of)
 from engine.diff import diff_bundles
 from engine.review import bundle_of as proposed_bundle
 from engine.xml import BPMN_NS, parse_xml
@@ -19,7 +21,6 @@ from .. import db
 from ..diagrams import has_layout, render_svg
 from ..downloads import content_disposition
 from ..security import current_actor
-from . import uploads
 from .errors import Refused
 from .labels import CHANGE_CATEGORY_LABELS, CHANGE_KIND_LABELS
 from .people import people
@@ -107,8 +108,9 @@ def upload():
         return render_template("processes/upload.html", errors=[_(
             "These files are exactly version %(version)s of “%(process)s”: there is nothing new to deploy.",
             version=current.version, process=current.name)], problems=[], comment=comment), 422
-    token = uploads.stage(user.username, comment, files)
-    return redirect(url_for("processes.review", token=token), 303)
+    staged = stage_upload(db.session(), user, files, comment, keep=_keep())
+    db.commit()
+    return redirect(url_for("processes.review", token=staged.token), 303)
 
 
 def _received_files() -> tuple[dict[str, bytes], list[str]]:
@@ -138,46 +140,49 @@ def _process_key(files: dict[str, bytes]) -> str:
     return next((p for p in executable if p not in called), executable[0])
 
 
-def _review(staged: uploads.Staged, problems=(), comment: str | None = None, status: int = 200):
+def _review(staged: StagedUpload, problems=(), comment: str | None = None, status: int = 200):
     session = db.session()
-    key = _process_key(staged.files)
+    files = staged.bundle
+    key = _process_key(files)
     try:
         current = get_version(session, key)
     except NotFound:
         current = None
-    changes = diff_bundles(bundle_of(current), staged.files) if current is not None else []
+    changes = diff_bundles(bundle_of(current), files) if current is not None else []
     groups: dict[str, list] = {}
     for change in changes:
         groups.setdefault(change.category, []).append(change)
     return render_template(
         "processes/review.html", staged=staged, key=key, current=current, groups=groups, changes=changes,
         four_eyes=current_app.config["FOUR_EYES_DEPLOY"],
-        own_steps=steps_assigned_to(staged.files, current_actor().username), own_steps_author=current_actor().name,
+        own_steps=steps_assigned_to(files, current_actor().username), own_steps_author=current_actor().name,
         category_labels=CHANGE_CATEGORY_LABELS, kind_labels=CHANGE_KIND_LABELS, problems=list(problems),
         running=sum(running_counts(session, key).values()) if current else 0,
         comment=staged.comment if comment is None else comment,
-        has_layout=has_layout(staged.files[next(n for n in staged.files if n.lower().endswith(".bpmn"))]),
+        has_layout=has_layout(files[next(n for n in files if n.lower().endswith(".bpmn"))]),
     ), status
 
 
-def _staged(token: str) -> uploads.Staged:
-    staged = uploads.load(token, current_actor().username)
-    if staged is None:
-        abort(404)
-    return staged
+def _keep() -> timedelta:
+    return timedelta(hours=float(current_app.config["STAGED_UPLOAD_HOURS"]))
+
+
+def _staged(token: str) -> StagedUpload:
+    """The current user's staged upload `token`: 404 (NotFound) if absent, expired or someone else's."""
+    return get_staged_upload(db.session(), token, current_actor(), keep=_keep())
 
 
 @bp.get("/upload/<token>")
 def review(token: str):
     staged = _staged(token)
-    return _review(staged, problems=validate(staged.files))
+    return _review(staged, problems=validate(staged.bundle))
 
 
 @bp.get("/upload/<token>/diagram.svg")
 def staged_diagram(token: str):
-    staged = _staged(token)
-    bpmn = staged.files[next(n for n in staged.files if n.lower().endswith(".bpmn"))]
-    svg = render_svg(bpmn, process_id=_process_key(staged.files), title=_("The new version"))
+    files = _staged(token).bundle
+    bpmn = files[next(n for n in files if n.lower().endswith(".bpmn"))]
+    svg = render_svg(bpmn, process_id=_process_key(files), title=_("The new version"))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
@@ -186,13 +191,14 @@ def confirm(token: str):
     staged = _staged(token)
     comment = request.form.get("comment", "").strip()
     try:
-        result = submit(db.session(), staged.files, current_actor(), comment,
+        result = submit(db.session(), staged.bundle, current_actor(), comment,
                         four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
     except InvalidBundle as err:
         db.session().rollback()
         return _review(staged, problems=err.problems, comment=comment, status=422)
+    # used: gone with the deployment (or proposal), in the same transaction
+    discard_staged_upload(db.session(), token, current_actor(), keep=_keep())
     db.commit()
-    uploads.discard(token)
     if isinstance(result, ProposedVersion):
         flash(_("The new version of “%(process)s” is proposed. Another process owner must approve it before "
                 "new requests follow it.", process=result.name), "success")
@@ -205,8 +211,8 @@ def confirm(token: str):
 
 @bp.post("/upload/<token>/discard")
 def discard(token: str):
-    _staged(token)
-    uploads.discard(token)
+    discard_staged_upload(db.session(), token, current_actor(), keep=_keep())
+    db.commit()
     flash(_("The uploaded files have been discarded. Nothing was deployed."), "info")
     return redirect(url_for("processes.index"), 303)
 
