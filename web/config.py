@@ -73,6 +73,8 @@ SMTP_USER = None
 SMTP_PASSWORD = None
 SMTP_STARTTLS = False
 MAIL_FROM = "passerelle@localhost"
+# The language e-mails are written in (one of LANGUAGES): people have no language of their own yet.
+MAIL_LANGUAGE = "fr"
 # Worker: seconds between polls; attempts before a job becomes an incident; wait before the
 # first retry (doubled at each attempt, at most WORKER_BACKOFF_MAX_SECONDS).
 WORKER_POLL_SECONDS = 5
