@@ -117,20 +117,18 @@ def _load(name: str, content: bytes, problems: list[Problem]) -> etree._Element 
         problems.extend(err.problems)
         return None
     if kind == ".bpmn" and not is_bpmn(root):
-        problems.append(Problem(name, root.sourceline, None, "file.not_bpmn", {"root": _describe(root)}))
+        problems.append(Problem(name, root.sourceline, None, "file.not_bpmn", _describe(root)))
         return None
     if kind == ".dmn" and not is_dmn(root):
-        problems.append(Problem(name, root.sourceline, None, "file.not_dmn", {"root": _describe(root)}))
+        problems.append(Problem(name, root.sourceline, None, "file.not_dmn", _describe(root)))
         return None
     return root
 
 
-def _describe(element: etree._Element) -> str:
-    """The root element as markup, in no language: <definitions xmlns="...">."""
-    if not isinstance(element.tag, str):
-        return "?"
+def _describe(element: etree._Element) -> dict[str, str]:
+    """{"root": "<definitions>", "namespace": ...} of a root element (no namespace: no key)."""
     qname = etree.QName(element)
-    return f'<{qname.localname} xmlns="{qname.namespace}">' if qname.namespace else f"<{qname.localname}>"
+    return {"root": f"<{qname.localname}>", **({"namespace": qname.namespace} if qname.namespace else {})}
 
 
 def _ns(element: etree._Element) -> str | None:

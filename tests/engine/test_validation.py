@@ -253,7 +253,7 @@ def test_an_svg_is_not_bpmn():
     svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect width="1"/></svg>'
     problem = only_problem({"diagram.bpmn": svg})
     assert (problem.file, problem.line) == ("diagram.bpmn", 2)
-    assert (problem.code, problem.params) == ("file.not_bpmn", {"root": '<svg xmlns="http://www.w3.org/2000/svg">'})
+    assert (problem.code, problem.params) == ("file.not_bpmn", {"root": "<svg>", "namespace": "http://www.w3.org/2000/svg"})
 
 
 def test_a_dmn_alone_is_not_a_bundle():

@@ -63,6 +63,11 @@ PROBLEM_TEXTS = {
 }
 
 _CODE_REFUSED = _l("%(what)s refused: %(reason)s")
+_IN_NAMESPACE = {
+    "file.not_bpmn": _l("not BPMN: the root element is %(root)s in namespace %(namespace)s, not BPMN 2.0 "
+                        "<definitions>"),
+    "file.not_dmn": _l("not DMN: the root element is %(root)s in namespace %(namespace)s, not DMN <definitions>"),
+}
 
 #: the `what` of "code.refused": where the refused code sits
 CODE_KIND_TEXTS = {
@@ -85,9 +90,12 @@ def say(texts: Mapping, code: str, params: Mapping[str, object]) -> str:
     """The text of `code` in the reader's language with `params` in its placeholders; a code
     without a text is shown as is (never a 500)."""
     text = texts.get(code)
-    if text is None:
-        return " ".join([code, *(f"{k}={v}" for k, v in params.items())])
-    return str(text) % params if params else str(text)
+    if text is not None:
+        try:
+            return str(text) % params if params else str(text)
+        except (KeyError, TypeError, ValueError):  # parameters that are not the code's
+            pass
+    return " ".join([code, *(f"{k}={v}" for k, v in params.items())])
 
 
 def problem_text(problem: Problem) -> str:
@@ -101,6 +109,8 @@ def problem_text(problem: Problem) -> str:
         params["known"] = gettext("none")
     if problem.code == "code.refused" and not params.get("expression"):  # a script: too long to quote
         return str(_CODE_REFUSED) % params
+    if problem.code in _IN_NAMESPACE and params.get("namespace"):
+        return say(_IN_NAMESPACE, problem.code, params)
     return say(PROBLEM_TEXTS, problem.code, params)
 
 
