@@ -253,7 +253,8 @@ def test_an_svg_is_not_bpmn():
     svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect width="1"/></svg>'
     problem = only_problem({"diagram.bpmn": svg})
     assert (problem.file, problem.line) == ("diagram.bpmn", 2)
-    assert (problem.code, problem.params) == ("file.not_bpmn", {"root": "<svg>", "namespace": "http://www.w3.org/2000/svg"})
+    assert (problem.code, problem.params) == ("file.not_bpmn",
+                                              {"root": "<svg>", "namespace": "http://www.w3.org/2000/svg"})
 
 
 def test_a_dmn_alone_is_not_a_bundle():
@@ -404,7 +405,8 @@ def test_question_marks_outside_quotes_stand_for_the_input():
     quoted = DMN.replace("<text>? not in ['fonctionnaire']</text>", "<text>? != 'why?' and ? != \"?\"</text>")
     assert validate_bundle(bundle(dmn=quoted)) == []
     hostile = DMN.replace("<text>? not in ['fonctionnaire']</text>", "<text>'?' + __name__</text>")
-    assert only_problem(bundle(dmn=hostile)).params["reason"].endswith("names starting with '_' are not allowed: __name__")
+    reason = only_problem(bundle(dmn=hostile)).params["reason"]
+    assert reason.endswith("names starting with '_' are not allowed: __name__")
 
 
 @pytest.mark.parametrize("value", [",".join(["hr"] * (HOSTILE_LENGTH // 3)), "${" * (HOSTILE_LENGTH // 2),
