@@ -101,6 +101,9 @@ def load(app, test_config: dict | None) -> None:
         app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
     if test_config:
         app.config.update(test_config)
+    if app.config["MAIL_LANGUAGE"] not in app.config["LANGUAGES"]:
+        raise RuntimeError(f"PASSERELLE_MAIL_LANGUAGE must be one of {', '.join(app.config['LANGUAGES'])}, "
+                           f"not {app.config['MAIL_LANGUAGE']!r}")
     instance = Path(app.instance_path)
     if app.config["ENV"] == "production":
         _production_defaults(app, test_config or {})

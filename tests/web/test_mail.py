@@ -117,6 +117,6 @@ def test_mail_language_english(app, smtp_server):
         create_app({**SETTINGS, "DATABASE_URL": app.config["DATABASE_URL"]}).extensions["passerelle.db"].dispose()
 
 
-def test_an_unknown_mail_language_is_refused_at_start(app):
-    with pytest.raises(RuntimeError, match="MAIL_LANGUAGE"):
-        create_app({**SETTINGS, "DATABASE_URL": app.config["DATABASE_URL"], "MAIL_LANGUAGE": "de"})
+def test_an_unknown_mail_language_is_refused_at_start(tmp_path):
+    with pytest.raises(RuntimeError, match="MAIL_LANGUAGE"):  # before anything opens the database
+        create_app({**SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}", "MAIL_LANGUAGE": "de"})
