@@ -6,10 +6,10 @@ transaction (see `engine.db.unit_of_work`).
 """
 from .audit import EVENT_TYPES, EventType, Verification, verify as verify_audit
 from .clock import frozen_at, now
-from .diff import Change, diff_bundles
+from .diff import CHANGE_CODES, FACTS as CHANGE_FACTS, Change, diff_bundles
 from .db import make_engine, make_session_factory, reading_engine, unit_of_work
 from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
-                     PermissionDenied, Problem)
+                     PermissionDenied, Problem, PROBLEM_CODES)
 from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Organisation, OutboxMessage,
                      ProcessFile, ProcessVersion, ProposedFile, ProposedVersion, StagedFile, StagedUpload, Timer,
                      User)
@@ -23,7 +23,7 @@ from .runtime import (cancel_instance, claim_task, complete_task, get_instance, 
 from . import queries, visibility
 from .credentials import (authenticate, check_password, hash_password, issue_token, revoke_token, revoke_tokens,
                           token_row)
-from .validation import validate_bundle
+from .validation import CODE_KINDS, validate_bundle
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
 from . import notifications
 from .incidents import Incident, incidents, retry_incident
@@ -34,7 +34,7 @@ from .timers import PassReport, WorkerSettings, run_worker
 __all__ = [
     # errors
     "PasserelleError", "NotFound", "PermissionDenied", "Conflict", "InvalidData", "InvalidBundle",
-    "ForbiddenCode", "Problem",
+    "ForbiddenCode", "Problem", "PROBLEM_CODES",
     # storage
     "make_engine", "make_session_factory", "reading_engine", "unit_of_work", "upgrade_schema", "schema_is_current",
     # models
@@ -46,7 +46,7 @@ __all__ = [
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
     "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
-    "validate_bundle",
+    "CHANGE_CODES", "CHANGE_FACTS", "validate_bundle", "CODE_KINDS",
     # uploads checked, waiting for their uploader's confirmation
     "stage_upload", "get_staged_upload", "discard_staged_upload", "purge_staged_uploads",
     # four eyes on deploys

@@ -5,15 +5,20 @@ if that transaction rolls back, the message was never queued; once it commits, `
 sends it (see `engine.timers`). Each row has a `dedup_key` naming what it is about and for whom,
 so the same news is queued at most once, whoever tries to queue it again and however often.
 
-Links are written as `{base_url}/tasks/12`: the mailer fills in the site's public address at send
-time, so the engine needs no web setting and queued mail follows a change of address.
+The engine says what a message is about — a kind (one of MAIL_KINDS) and its parameters — and
+never words it: the renderer set with `configure(renderer=...)` (the web's templates, in the
+recipient's language) writes its subject and body. Links in them are written as
+`{base_url}/tasks/12`: the mailer fills in the site's public address at send time, so queued
+mail follows a change of address.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-from datetime import datetime, timedelta
-from typing import Iterable
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Iterable, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, bindparam, cast, or_, select, text
@@ -26,29 +31,54 @@ from .models import HumanTask, Instance, OutboxMessage, User, roles_held
 
 BASE_URL = "{base_url}"
 
+#: What each kind of message says, by its parameters (the renderer words them).
+MAIL_KINDS: dict[str, tuple[str, ...]] = {
+    # a task waits for `name` (theirs if `mine`, else their group's), due on `due` (a date or None)
+    "task_assigned": ("name", "request", "task", "task_id", "mine", "due"),
+    "reminder": ("name", "request", "task", "task_id", "due"),
+    # `actor` decided `decision` (the option's label) on `task`; `comment` may be ""
+    "decision": ("name", "actor", "request", "task", "decision", "comment", "instance_id"),
+    # the request ended in `end_state` (completed, approved, rejected, expired, withdrawn, cancelled, ...)
+    "instance_ended": ("name", "request", "end_state", "instance_id"),
+}
+
+
+class MailRenderer(Protocol):
+    def __call__(self, kind: str, params: Mapping[str, object], recipient: str) -> tuple[str, str]:
+        """(subject, body) of a message of `kind` (MAIL_KINDS) to the person named `recipient`."""
+
+
+def plain(kind: str, params: Mapping[str, object], recipient: str) -> tuple[str, str]:
+    """The renderer when no web layer has set one (engine tests, scripts): the kind as subject and
+    the parameters as JSON, so that nothing is lost and nothing pretends to be worded."""
+    return kind, json.dumps(dict(params), default=str, ensure_ascii=False, sort_keys=True)
+
+
+_renderer: MailRenderer = plain
+
 #: Candidate groups too large to mail: everyone holds `agent`. See `configure`.
 _skip_groups: frozenset[str] = frozenset({"agent"})
 #: Dates in messages are written in this zone (stored in UTC).
 _zone = ZoneInfo("Europe/Paris")
 
-END_STATES = {
-    "completed": "est terminée",
-    "approved": "a été acceptée",
-    "rejected": "a été refusée",
-    "expired": "a expiré",
-    "withdrawn": "a été retirée",
-    "cancelled": "a été annulée",
-}
 
 
-def configure(skip_groups: Iterable[str] | None = None, timezone: str | None = None) -> None:
+def configure(skip_groups: Iterable[str] | None = None, timezone: str | None = None,
+              renderer: MailRenderer | None = None) -> None:
     """Set the candidate groups whose members are not mailed when a task is offered to the group
-    (NOTIFY_SKIP_GROUPS; default `agent`, which everyone holds) and the zone dates are written in."""
-    global _skip_groups, _zone
+    (NOTIFY_SKIP_GROUPS; default `agent`, which everyone holds), the zone whose calendar gives
+    the day of a due date, and the renderer that words messages (`plain` until one is set)."""
+    global _skip_groups, _zone, _renderer
     if skip_groups is not None:
         _skip_groups = frozenset(str(g) for g in ([skip_groups] if isinstance(skip_groups, str) else skip_groups))
     if timezone:
         _zone = ZoneInfo(timezone)
+    if renderer is not None:
+        _renderer = renderer
+
+
+def renderer() -> MailRenderer:
+    return _renderer
 
 
 def skip_groups() -> frozenset[str]:
@@ -66,6 +96,14 @@ def enqueue(session: Session, *, recipient: str, subject: str, body: str, kind: 
     values = dict(created_at=clock.now(), recipient=recipient, subject=subject[:300], body=body, kind=kind,
                   dedup_key=dedup_key[:200], instance_id=instance_id, status="pending", attempts=0)
     return session.execute(_INSERT_ONCE, values).scalar() is not None
+
+
+def _queue(session: Session, kind: str, params: dict[str, object], to: Row, dedup_key: str,
+           instance_id: int | None) -> bool:
+    """Word a message of `kind` for the person `to` (username, email) and queue it."""
+    subject, body = _renderer(kind, params, to.username)
+    return enqueue(session, recipient=to.email, subject=subject, body=body, kind=kind, dedup_key=dedup_key,
+                   instance_id=instance_id)
 
 
 def _insert_once():
@@ -120,15 +158,10 @@ def task_assigned(session: Session, task: HumanTask, actor: str | None = None) -
     for user in recipients_of(session, task):
         if user.username == actor:
             continue
-        mine = task.assignee == user.username
-        body = (f"Bonjour {user.name},\n\n"
-                + ("Une tâche vous est confiée" if mine else "Une tâche attend une personne de votre groupe")
-                + f" dans la demande « {instance.title} » :\n\n    {task.title}\n"
-                + (f"    à faire avant le {_date(task.due_at)}\n" if task.due_at else "")
-                + f"\nPour la traiter : {task_link(task)}\n")
-        queued += enqueue(session, recipient=user.email, subject=f"Tâche à traiter : {task.title}", body=body,
-                          kind="task_assigned", dedup_key=f"task:{task.id}:to:{user.username}",
-                          instance_id=task.instance_id)
+        params = {"name": user.name, "request": instance.title, "task": task.title, "task_id": task.id,
+                  "mine": task.assignee == user.username, "due": _day(task.due_at)}
+        queued += _queue(session, "task_assigned", params, user, f"task:{task.id}:to:{user.username}",
+                         task.instance_id)
     return queued
 
 
@@ -137,11 +170,10 @@ def reminder(session: Session, task: HumanTask) -> int:
     instance = task.instance
     queued = 0
     for user in recipients_of(session, task):
-        body = (f"Bonjour {user.name},\n\nLa tâche « {task.title} » de la demande « {instance.title} » "
-                f"est à faire avant le {_date(task.due_at)}.\n\nPour la traiter : {task_link(task)}\n")
-        queued += enqueue(session, recipient=user.email, subject=f"Rappel : {task.title} avant le {_date(task.due_at)}",
-                          body=body, kind="reminder", dedup_key=f"reminder:{task.id}:to:{user.username}",
-                          instance_id=task.instance_id)
+        params = {"name": user.name, "request": instance.title, "task": task.title, "task_id": task.id,
+                  "due": _day(task.due_at)}
+        queued += _queue(session, "reminder", params, user, f"reminder:{task.id}:to:{user.username}",
+                         task.instance_id)
     return queued
 
 
@@ -163,13 +195,9 @@ def decision_made(session: Session, task: HumanTask, actor: User) -> bool:
     field = next((f for f in (task.form or {}).get("fields", []) if f.get("id") == "decision"), {})
     label = next((o["label"] for o in field.get("options", []) if o.get("id") == data["decision"]),
                  str(data["decision"]))
-    comment = str(data.get("comment") or "").strip()
-    body = (f"Bonjour {starter.name},\n\n{actor.name} a rendu sa décision sur « {task.title} » "
-            f"pour votre demande « {instance.title} » : {label}.\n"
-            + (f"\nCommentaire : {comment}\n" if comment else "")
-            + f"\nVotre demande : {instance_link(instance)}\n")
-    return enqueue(session, recipient=starter.email, subject=f"Décision sur votre demande : {label}", body=body,
-                   kind="decision", dedup_key=f"decision:{task.id}", instance_id=instance.id)
+    params = {"name": starter.name, "actor": actor.name, "request": instance.title, "task": task.title,
+              "decision": label, "comment": str(data.get("comment") or "").strip(), "instance_id": instance.id}
+    return _queue(session, "decision", params, starter, f"decision:{task.id}", instance.id)
 
 
 def instance_ended(session: Session, instance: Instance) -> bool:
@@ -177,21 +205,18 @@ def instance_ended(session: Session, instance: Instance) -> bool:
     starter = _starter(session, instance)
     if starter is None or not starter.email:
         return False
-    outcome = END_STATES.get(instance.end_state or "", f"est terminée ({instance.end_state})")
-    body = (f"Bonjour {starter.name},\n\nVotre demande « {instance.title} » {outcome}.\n\n"
-            f"Son historique : {instance_link(instance)}\n")
-    return enqueue(session, recipient=starter.email, subject=f"Votre demande {outcome} : {instance.title}",
-                   body=body, kind="instance_ended", dedup_key=f"instance:{instance.id}:ended",
-                   instance_id=instance.id)
+    params = {"name": starter.name, "request": instance.title, "end_state": instance.end_state,
+              "instance_id": instance.id}
+    return _queue(session, "instance_ended", params, starter, f"instance:{instance.id}:ended", instance.id)
 
 
 def _starter(session: Session, instance: Instance) -> Row | None:
-    """Who started `instance` (name, email), if they still exist."""
+    """Who started `instance` (username, name, email), if they still exist."""
     with _users_as_stored(session):
         return session.execute(_NAME_AND_EMAIL, {"username": instance.started_by}).first()
 
 
-_NAME_AND_EMAIL = select(User.name, User.email).where(User.username == bindparam("username"))
+_NAME_AND_EMAIL = select(User.username, User.name, User.email).where(User.username == bindparam("username"))
 
 
 def _users_as_stored(session: Session):
@@ -202,13 +227,6 @@ def _users_as_stored(session: Session):
     return session.no_autoflush
 
 
-def task_link(task: HumanTask) -> str:
-    return f"{BASE_URL}/tasks/{task.id}"
-
-
-def instance_link(instance: Instance) -> str:
-    return f"{BASE_URL}/requests/{instance.id}"
-
-
-def _date(moment: datetime | None) -> str:
-    return moment.astimezone(_zone).strftime("%d/%m/%Y") if moment else ""
+def _day(moment: datetime | None) -> date | None:
+    """The day of `moment` on the organisation's calendar (dates are stored in UTC)."""
+    return moment.astimezone(_zone).date() if moment else None

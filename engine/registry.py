@@ -68,22 +68,23 @@ def _parse(files: Mapping[str, bytes]):
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
         raise InvalidBundle([Problem(err.file_name or bpmn_name, err.line_number or None,
-                                     getattr(err, "id", None) or None, str(err).split("\n")[0])]) from None
+                                     getattr(err, "id", None) or None, "spiff.invalid",
+                                     {"detail": str(err).split("\n")[0]})]) from None
     except InvalidBundle:
         raise
     except Exception as err:  # the library raises many kinds; none may escape as a 500
-        raise InvalidBundle([Problem(bpmn_name, None, None, f"SpiffWorkflow cannot load this diagram: {err}")]) from None
+        raise InvalidBundle([Problem(bpmn_name, None, None, "spiff.crashed", {"detail": str(err)})]) from None
     try:  # what cannot be stored cannot be deployed (e.g. the message of a send task)
         spiff.dump_specs(spec, subprocess_specs)
     except Exception as err:
-        raise InvalidBundle([Problem(bpmn_name, None, None, f"SpiffWorkflow cannot store this diagram: {err}")]) from None
+        raise InvalidBundle([Problem(bpmn_name, None, None, "spiff.cannot_store", {"detail": str(err)})]) from None
     return key, spec, subprocess_specs, root
 
 
 def _main_process_id(root, filename: str) -> str:
     processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
     if not processes:
-        raise InvalidBundle([Problem(filename, None, None, "no executable process in this file")])
+        raise InvalidBundle([Problem(filename, None, None, "process.none_executable")])
     called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
     top = [p for p in processes if p.get("id") not in called]
     return (top or processes)[0].get("id")

@@ -30,7 +30,7 @@ _ID_NAMESPACES = {BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, _DMNDI_NS, *DMN_NAMESPACES}
 _B = f"{{{BPMN_NS}}}"
 _CAMUNDA = f"{{{CAMUNDA_NS}}}"
 
-# where diagram code hides in BPMN: (element, what to call it, compile mode)
+# where diagram code hides in BPMN: (element, what it is (a CODE_KINDS code), compile mode)
 _BPMN_CODE = (
     ("conditionExpression", "condition", "eval"),
     ("condition", "condition", "eval"),  # conditional events
@@ -38,10 +38,13 @@ _BPMN_CODE = (
     ("timeDate", "timer", "eval"),
     ("timeDuration", "timer", "eval"),
     ("timeCycle", "timer", "eval"),
-    ("loopCardinality", "loop cardinality", "eval"),
-    ("completionCondition", "completion condition", "eval"),
+    ("loopCardinality", "loop_cardinality", "eval"),
+    ("completionCondition", "completion_condition", "eval"),
 )
 _CODE_ELEMENTS = {local for local, _, _ in _BPMN_CODE}
+#: the `what` of a "code.refused" problem
+CODE_KINDS = ("condition", "script", "timer", "loop_cardinality", "completion_condition", "message_payload",
+              "dmn_input_expression", "dmn_output_entry", "dmn_input_entry")
 _ASSIGNMENT_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups")
 # SpiffWorkflow's DMNEngine finds the '?' of an input entry with a pattern that reads the rest of
 # the cell for each '?' (the square of the cell at every evaluation): entries stay within bounds
@@ -56,23 +59,23 @@ def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
     raises: hostile or broken input comes back as Problems.
     """
     if not files:
-        return [Problem(UPLOAD, None, None, "the upload is empty: send one .bpmn file and the .dmn files it uses")]
+        return [Problem(UPLOAD, None, None, "upload.empty")]
     problems: list[Problem] = []
     bpmn: dict[str, etree._Element] = {}
     dmn: dict[str, etree._Element] = {}
     for name, content in files.items():
         if len(name) > 255:  # the size of process_file.filename
-            problems.append(Problem(name[:60] + "…", None, None, "the file name is longer than 255 characters"))
+            problems.append(Problem(name[:60] + "…", None, None, "file.name_too_long"))
             continue
         root = _load(name, content, problems)
         if root is not None:
             (bpmn if _suffix(name) == ".bpmn" else dmn)[name] = root
     bpmn_names = [name for name in files if _suffix(name) == ".bpmn"]
     if not bpmn_names:
-        problems.append(Problem(UPLOAD, None, None, "the upload has no .bpmn file: send exactly one"))
+        problems.append(Problem(UPLOAD, None, None, "upload.no_bpmn"))
     elif len(bpmn_names) > 1:
-        problems.append(Problem(UPLOAD, None, None, f"send exactly one .bpmn file per upload, "
-                                                    f"not {len(bpmn_names)}: {', '.join(bpmn_names)}"))
+        problems.append(Problem(UPLOAD, None, None, "upload.several_bpmn",
+                                {"count": len(bpmn_names), "files": ", ".join(bpmn_names)}))
     structure: list[Problem] = []
     for name, root in {**bpmn, **dmn}.items():
         structure += _duplicate_ids(name, root)
@@ -103,10 +106,10 @@ def _suffix(name: str) -> str:
 def _load(name: str, content: bytes, problems: list[Problem]) -> etree._Element | None:
     kind = _suffix(name)
     if kind not in (".bpmn", ".dmn"):
-        problems.append(Problem(name, None, None, "only .bpmn and .dmn files can be uploaded"))
+        problems.append(Problem(name, None, None, "file.wrong_kind"))
         return None
     if not content.strip():
-        problems.append(Problem(name, None, None, "the file is empty"))
+        problems.append(Problem(name, None, None, "file.empty"))
         return None
     try:
         root = parse_xml(content, name)
@@ -114,21 +117,18 @@ def _load(name: str, content: bytes, problems: list[Problem]) -> etree._Element 
         problems.extend(err.problems)
         return None
     if kind == ".bpmn" and not is_bpmn(root):
-        problems.append(Problem(name, root.sourceline, None,
-                                f"not BPMN: the root element is {_describe(root)}, not BPMN 2.0 <definitions>"))
+        problems.append(Problem(name, root.sourceline, None, "file.not_bpmn", _describe(root)))
         return None
     if kind == ".dmn" and not is_dmn(root):
-        problems.append(Problem(name, root.sourceline, None,
-                                f"not DMN: the root element is {_describe(root)}, not DMN <definitions>"))
+        problems.append(Problem(name, root.sourceline, None, "file.not_dmn", _describe(root)))
         return None
     return root
 
 
-def _describe(element: etree._Element) -> str:
-    if not isinstance(element.tag, str):
-        return "not an element"
+def _describe(element: etree._Element) -> dict[str, str]:
+    """{"root": "<definitions>", "namespace": ...} of a root element (no namespace: no key)."""
     qname = etree.QName(element)
-    return f"<{qname.localname}>" + (f" in namespace {qname.namespace}" if qname.namespace else "")
+    return {"root": f"<{qname.localname}>", **({"namespace": qname.namespace} if qname.namespace else {})}
 
 
 def _ns(element: etree._Element) -> str | None:
@@ -161,8 +161,8 @@ def _duplicate_ids(name: str, root: etree._Element) -> Iterator[Problem]:
         if not ident:
             continue
         if ident in first_line:
-            yield Problem(name, element.sourceline, ident,
-                          f"duplicate id '{ident}' (first used on line {first_line[ident]})")
+            yield Problem(name, element.sourceline, ident, "id.duplicate",
+                          {"id": ident, "first_line": first_line[ident]})
         else:
             first_line[ident] = element.sourceline
 
@@ -170,17 +170,16 @@ def _duplicate_ids(name: str, root: etree._Element) -> Iterator[Problem]:
 def _processes(name: str, root: etree._Element) -> Iterator[Problem]:
     processes = root.findall(f"{_B}process")
     if not processes:
-        yield Problem(name, root.sourceline, None, "the file has no process")
+        yield Problem(name, root.sourceline, None, "process.none")
     for process in processes:
         # the sizes of process_version.process_key and .name
         if len(process.get("id") or "") > 128:
-            yield Problem(name, process.sourceline, None, "the process id is longer than 128 characters")
+            yield Problem(name, process.sourceline, None, "process.id_too_long")
         if len(process.get("name") or "") > 200:
-            yield Problem(name, process.sourceline, process.get("id"), "the process name is longer than 200 characters")
+            yield Problem(name, process.sourceline, process.get("id"), "process.name_too_long")
         if process.get("isExecutable") != "true":
-            yield Problem(name, process.sourceline, process.get("id"),
-                          f"process '{process.get('id')}' is not executable: mark the process executable "
-                          "in Camunda Modeler (Executable checkbox)")
+            yield Problem(name, process.sourceline, process.get("id"), "process.not_executable",
+                          {"id": process.get("id")})
 
 
 def _flows(name: str, root: etree._Element) -> Iterator[Problem]:
@@ -191,18 +190,17 @@ def _flows(name: str, root: etree._Element) -> Iterator[Problem]:
         for end, seen in (("sourceRef", outgoing), ("targetRef", incoming)):
             ref = flow.get(end)
             if not ref:
-                yield Problem(name, flow.sourceline, flow.get("id"), f"sequence flow has no {end}")
+                yield Problem(name, flow.sourceline, flow.get("id"), "flow.no_end", {"end": end})
             elif ref not in nodes:
-                yield Problem(name, flow.sourceline, flow.get("id"),
-                              f"sequence flow {end} '{ref}' points at no element of this file")
+                yield Problem(name, flow.sourceline, flow.get("id"), "flow.unknown_end", {"end": end, "ref": ref})
             else:
                 seen.add(ref)
     for event in root.iter(f"{_B}startEvent"):
         if event.get("id") not in outgoing:
-            yield Problem(name, event.sourceline, event.get("id"), "start event has no outgoing sequence flow")
+            yield Problem(name, event.sourceline, event.get("id"), "start.no_outgoing")
     for event in root.iter(f"{_B}endEvent"):
         if event.get("id") not in incoming:
-            yield Problem(name, event.sourceline, event.get("id"), "end event has no incoming sequence flow")
+            yield Problem(name, event.sourceline, event.get("id"), "end.no_incoming")
 
 
 def _decisions(dmn: Mapping[str, etree._Element], problems: list[Problem]) -> dict[str, str]:
@@ -211,16 +209,14 @@ def _decisions(dmn: Mapping[str, etree._Element], problems: list[Problem]) -> di
     for name, root in dmn.items():
         decisions = [e for e in root if _local(e) == "decision"]
         if not decisions:
-            problems.append(Problem(name, root.sourceline, None, "the DMN file has no decision"))
+            problems.append(Problem(name, root.sourceline, None, "dmn.no_decision"))
             continue
         if len(decisions) > 1:
-            problems.append(Problem(name, decisions[1].sourceline, decisions[1].get("id"),
-                                    "only one decision per DMN file is supported: put each decision table "
-                                    "in its own .dmn file"))
+            problems.append(Problem(name, decisions[1].sourceline, decisions[1].get("id"), "dmn.several_decisions"))
         ident = decisions[0].get("id")
         if ident in found:
-            problems.append(Problem(name, decisions[0].sourceline, ident,
-                                    f"decision '{ident}' is also defined in {found[ident]}"))
+            problems.append(Problem(name, decisions[0].sourceline, ident, "decision.duplicate",
+                                    {"id": ident, "file": found[ident]}))
         found.setdefault(ident, name)
     return found
 
@@ -231,21 +227,17 @@ def _references(name: str, root: etree._Element, decisions: Mapping[str, str] | 
     for task in root.iter(f"{_B}businessRuleTask"):
         ref = task.get(f"{_CAMUNDA}decisionRef")
         if not ref:
-            yield Problem(name, task.sourceline, task.get("id"),
-                          "business rule task names no decision: set its DMN decision (camunda:decisionRef)")
+            yield Problem(name, task.sourceline, task.get("id"), "decision.unnamed")
         elif decisions is not None and ref not in decisions:
-            known = ", ".join(sorted(decisions)) or "none"
-            yield Problem(name, task.sourceline, task.get("id"),
-                          f"decision '{ref}' is not in the uploaded DMN files (decisions found: {known})")
+            yield Problem(name, task.sourceline, task.get("id"), "decision.unknown",
+                          {"ref": ref, "known": ", ".join(sorted(decisions))})
     processes = {p.get("id") for p in root.iter(f"{_B}process")}
     for call in root.iter(f"{_B}callActivity"):
         called = call.get("calledElement")
         if not called:
-            yield Problem(name, call.sourceline, call.get("id"),
-                          "call activity names no process to call (calledElement)")
+            yield Problem(name, call.sourceline, call.get("id"), "call.unnamed")
         elif called not in processes:
-            yield Problem(name, call.sourceline, call.get("id"),
-                          f"call activity calls '{called}', which is not a process of this file")
+            yield Problem(name, call.sourceline, call.get("id"), "call.unknown", {"called": called})
 
 
 # --- code -----------------------------------------------------------------------------------------
@@ -256,10 +248,12 @@ def _code_problem(name: str, element: etree._Element, what: str, source: str, mo
     reason = check_code(source, mode)
     if reason is None:
         return None
+    expression = ""
     if mode == "eval":
         text = " ".join((shown if shown is not None else source).split())
-        what += " " + repr(text if len(text) <= 60 else text[:60] + "…")
-    return Problem(name, element.sourceline, _owner_id(element), f"{what} refused: {reason}")
+        expression = repr(text if len(text) <= 60 else text[:60] + "…")
+    return Problem(name, element.sourceline, _owner_id(element), "code.refused",
+                   {"what": what, "expression": expression, "reason": reason})
 
 
 def _bpmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
@@ -267,17 +261,17 @@ def _bpmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
         for element in root.iter(f"{_B}{local}"):
             text = element.text or ""
             if local == "script" and not text.strip():
-                yield Problem(name, element.sourceline, _owner_id(element), "script task has an empty script")
+                yield Problem(name, element.sourceline, _owner_id(element), "script.empty")
             elif text.strip():
                 problem = _code_problem(name, element, what, text, mode)
                 reason = constant_problem(local, text) if problem is None and local in TIMER_KINDS else None
                 if reason:
-                    problem = Problem(name, element.sourceline, _owner_id(element), reason)
+                    problem = Problem(name, element.sourceline, _owner_id(element), "code.timer", {"reason": reason})
                 if problem:
                     yield problem
     for element in root.iter(f"{_B}messageEventDefinition"):
         payload = element.get(f"{_CAMUNDA}expression")
-        problem = payload and _code_problem(name, element, "message payload", payload, "eval")
+        problem = payload and _code_problem(name, element, "message_payload", payload, "eval")
         if problem:
             yield problem
 
@@ -285,14 +279,14 @@ def _bpmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
 def _assignments(name: str, root: etree._Element) -> Iterator[Problem]:
     """`${...}` in assignments and properties: only `${name}` and `${function(name)}`."""
     for element in root.iter():
-        values = [(f"camunda:{a}", element.get(f"{_CAMUNDA}{a}")) for a in _ASSIGNMENT_ATTRIBUTES]
+        values = [("assignment.refused", {"where": f"camunda:{a}"}, element.get(f"{_CAMUNDA}{a}"))
+                  for a in _ASSIGNMENT_ATTRIBUTES]
         if element.tag == f"{_CAMUNDA}property":
-            values.append((f"property {element.get('name')}", element.get("value")))
-        for where, value in values:
+            values.append(("property.refused", {"property": element.get("name")}, element.get("value")))
+        for code, where, value in values:
             for item in invalid_expressions(value):
-                yield Problem(name, element.sourceline, _owner_id(element),
-                              f"{where} expression {_shown(item)!r} refused: only ${{name}} and "
-                              "${function(name)} are allowed")
+                yield Problem(name, element.sourceline, _owner_id(element), code,
+                              {**where, "expression": repr(_shown(item))})
 
 
 def _dmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
@@ -302,7 +296,7 @@ def _dmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
             text = _text_child(column, "inputExpression")
             inputs.append(text)
             if text is not None and text.text and text.text.strip():
-                problem = _code_problem(name, text, "DMN input expression", text.text, "eval")
+                problem = _code_problem(name, text, "dmn_input_expression", text.text, "eval")
                 if problem:
                     yield problem
         for rule in (e for e in table if _local(e) == "rule"):
@@ -315,7 +309,7 @@ def _dmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
             for entry in (e for e in rule if _local(e) == "outputEntry"):
                 text = _text_child(entry)
                 if text is not None and text.text and text.text.strip():
-                    problem = _code_problem(name, text, "DMN output entry", text.text, "eval")
+                    problem = _code_problem(name, text, "dmn_output_entry", text.text, "eval")
                     if problem:
                         yield problem
 
@@ -363,9 +357,9 @@ def _input_entry_problem(name: str, entry: etree._Element, input_expression: str
         return None
     element = element if element is not None else entry
     if len(cell) > _MAX_INPUT_ENTRY or cell.count("?") > _MAX_QUESTION_MARKS:
-        return Problem(name, element.sourceline, _owner_id(element),
-                       f"DMN input entry {_shown(cell.strip())!r} refused: an input entry may have at most "
-                       f"{_MAX_INPUT_ENTRY:,} characters and {_MAX_QUESTION_MARKS} '?'")
+        return Problem(name, element.sourceline, _owner_id(element), "dmn.entry_too_long",
+                       {"entry": repr(_shown(cell.strip())), "max_chars": _MAX_INPUT_ENTRY,
+                        "max_marks": _MAX_QUESTION_MARKS})
     value = (input_expression or "").strip()
     if not value or check_code(value, "eval") is not None:
         value = "dmninputexpr"  # the column's own problem is reported once, on its input expression
@@ -377,9 +371,9 @@ def _input_entry_problem(name: str, entry: etree._Element, input_expression: str
     elif _parses(f"v {cell}"):
         expression = value + cell
     else:
-        return Problem(name, element.sourceline, _owner_id(element),
-                       f"DMN input entry {cell.strip()!r} is neither a value nor a test such as '> 40'")
-    return _code_problem(name, element, "DMN input entry", expression, "eval", shown=cell)
+        return Problem(name, element.sourceline, _owner_id(element), "dmn.entry_unreadable",
+                       {"entry": repr(cell.strip())})
+    return _code_problem(name, element, "dmn_input_entry", expression, "eval", shown=cell)
 
 
 # --- SpiffWorkflow's own verdict ------------------------------------------------------------------
@@ -399,9 +393,9 @@ def _spiff_problems(bpmn: Mapping[str, etree._Element], dmn: Mapping[str, etree.
     except ValidationException as err:
         file = err.file_name if err.file_name in trees else bpmn_name
         line = err.line_number if isinstance(err.line_number, int) else _line_of(trees[file], err.id)
-        return [Problem(file, line, err.id or None, f"SpiffWorkflow: {err.args[0] if err.args else err}")]
+        return [Problem(file, line, err.id or None, "spiff.invalid", {"detail": str(err.args[0] if err.args else err)})]
     except Exception as err:  # the library crashes on some diagrams rather than raising its own error
-        return [Problem(bpmn_name, None, None, f"SpiffWorkflow cannot load this diagram: {type(err).__name__}: {err}")]
+        return [Problem(bpmn_name, None, None, "spiff.crashed", {"detail": f"{type(err).__name__}: {err}"})]
     return []
 
 

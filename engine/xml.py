@@ -41,19 +41,17 @@ def parse_xml(content: bytes, filename: str = "<upload>") -> etree._Element:
     entities, or is not well-formed XML.
     """
     if len(content) > MAX_FILE_BYTES:
-        raise InvalidBundle([Problem(filename, None, None,
-                                     f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
-    no_dtd = InvalidBundle([Problem(filename, None, None,
-                                    "DTDs and entity declarations are not allowed in BPMN/DMN files")])
+        raise InvalidBundle([Problem(filename, None, None, "xml.too_large", {"limit": MAX_FILE_BYTES // 1024})])
+    no_dtd = InvalidBundle([Problem(filename, None, None, "xml.dtd")])
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
         raise no_dtd
     try:
         root = etree.fromstring(content, parser=_parser())
     except etree.XMLSyntaxError as err:
         line = err.lineno if err.lineno else None
-        raise InvalidBundle([Problem(filename, line, None, f"not well-formed XML: {err.msg}")]) from None
+        raise InvalidBundle([Problem(filename, line, None, "xml.not_well_formed", {"detail": err.msg})]) from None
     if root is None:
-        raise InvalidBundle([Problem(filename, None, None, "empty file")])
+        raise InvalidBundle([Problem(filename, None, None, "file.empty")])
     if root.getroottree().docinfo.doctype:  # the byte test misses a DTD in UTF-16 or UTF-32
         raise no_dtd
     return root

@@ -78,8 +78,11 @@ def deploy_command(paths, comment, actor):
                 label = f"{result.version.process_key} v{result.version.version}"
         except InvalidBundle as err:
             failed = True
-            for p in err.problems:
-                click.echo(f"{p.file}:{p.line or '-'}: {p.element or ''} {p.message}", err=True)
+            from flask_babel import force_locale
+            from .pages.deploy_texts import problem_text
+            with force_locale("en"):
+                for p in err.problems:
+                    click.echo(f"{p.file}:{p.line or '-'}: {p.element or ''} {problem_text(p)}", err=True)
             continue
         click.echo(f"{name}: {'deployed' if result.created else 'unchanged'} {label}")
     if failed:

@@ -76,6 +76,8 @@ SMTP_USER = None
 SMTP_PASSWORD = None
 SMTP_STARTTLS = False
 MAIL_FROM = "passerelle@localhost"
+# The language e-mails are written in (one of LANGUAGES): people have no language of their own yet.
+MAIL_LANGUAGE = "fr"
 # Worker: seconds between polls; attempts before a job becomes an incident; wait before the
 # first retry (doubled at each attempt, at most WORKER_BACKOFF_MAX_SECONDS).
 WORKER_POLL_SECONDS = 5
@@ -102,6 +104,9 @@ def load(app, test_config: dict | None) -> None:
         app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
     if test_config:
         app.config.update(test_config)
+    if app.config["MAIL_LANGUAGE"] not in app.config["LANGUAGES"]:
+        raise RuntimeError(f"PASSERELLE_MAIL_LANGUAGE must be one of {', '.join(app.config['LANGUAGES'])}, "
+                           f"not {app.config['MAIL_LANGUAGE']!r}")
     instance = Path(app.instance_path)
     if app.config["ENV"] == "production":
         _production_defaults(app, test_config or {})

@@ -25,5 +25,6 @@ def field_errors(error: PasserelleError) -> dict[str, list[str]] | None:
     if isinstance(error, InvalidData):
         return error.errors or None
     if isinstance(error, InvalidBundle):
-        return {"files": [f"{p.file}{':' + str(p.line) if p.line else ''}: {p.message}" for p in error.problems]}
+        from .pages.deploy_texts import problem_text  # the pages package imports this module
+        return {"files": [f"{p.file}{':' + str(p.line) if p.line else ''}: {problem_text(p)}" for p in error.problems]}
     return None

@@ -1,7 +1,8 @@
 """`GET /healthz` for load balancers and orchestrators: 200 when this server process can reach
 the database and the schema is at the newest migration, 503 (with the reason) otherwise.
 
-Also hands the notification settings to the engine, which queues mail from inside requests.
+Also hands the notification settings to the engine, which queues mail from inside requests, and
+the renderer that words that mail (web/mail.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from sqlalchemy import text
 
 from engine import notifications, reading_engine, schema_is_current
 
+from .mail import MailTexts
+
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
 
@@ -19,7 +22,8 @@ blueprint = Blueprint("health", __name__)
 def init_app(app) -> None:
     app.register_blueprint(blueprint)
     notifications.configure(skip_groups=app.config["NOTIFY_SKIP_GROUPS"],
-                            timezone=app.config.get("BABEL_DEFAULT_TIMEZONE"))
+                            timezone=app.config.get("BABEL_DEFAULT_TIMEZONE"),
+                            renderer=MailTexts(app.config["MAIL_LANGUAGE"]))
 
 
 @blueprint.get("/healthz")

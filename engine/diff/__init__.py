@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 from .bpmn import _diff_flows, _diff_lanes, _diff_nodes, _diff_processes
 from .dmn import _diff_decisions
-from .model import CATEGORIES, Change, _Bundle
+from .model import CATEGORIES, CHANGE_CODES, FACTS, Change, _Bundle
 
-__all__ = ["Change", "diff_bundles", "CATEGORIES"]
+__all__ = ["Change", "diff_bundles", "CATEGORIES", "CHANGE_CODES", "FACTS"]
 
 
 def diff_bundles(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[Change]:

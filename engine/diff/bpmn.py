@@ -6,14 +6,14 @@ from lxml import etree
 from ..xml import CAMUNDA_NS
 from .forms import _form_changes
 from .model import (_B, _C, _EVENTS, _GATEWAYS, Change, _Bundle, _Fact, _Facts, _changed, _display_name,
-                    _extensions, _fact_details, _facts, _human, _keyed_diff, _local, _members, _name,
+                    _extensions, _fact_details, _facts, _keyed_diff, _local, _members, _name,
                     _properties, _short, _signature, _text)
 
-_ASSIGNMENT_ATTRS = {"assignee": "assignee", "candidateUsers": "candidate users",
-                     "candidateGroups": "candidate groups"}
+_ASSIGNMENT_ATTRS = {"assignee": "assignee", "candidateUsers": "candidate_users",
+                     "candidateGroups": "candidate_groups"}
 _ASSIGNMENT_PROPS = {"exclude_users"}
 _FORM_ATTRS = {"formKey"}
-_ATTR_LABELS = {"decisionRef": "decision", "calledElement": "called process"}
+_ATTR_LABELS = {"decisionRef": "decision", "calledElement": "called_process"}
 
 
 def _diff_processes(before: _Bundle, after: _Bundle) -> list[Change]:
@@ -24,7 +24,7 @@ def _diff_processes(before: _Bundle, after: _Bundle) -> list[Change]:
                 **_camunda_facts(el, set()), **_property_facts(el, set())}
 
     return _keyed_diff("process", before.processes, after.processes,
-                       lambda el, _: f"process {_display_name(el)}",
+                       lambda el, _: ("element", {"kind": "process", "element": _display_name(el)}),
                        lambda key, a, b: _changed("process", key,
                                                   _fact_details(facts(a), facts(b))))
 
@@ -37,16 +37,14 @@ def _diff_nodes(before: _Bundle, after: _Bundle) -> list[Change]:
     changes = []
     for key in [k for k in before.nodes if k not in after.nodes]:
         el = before.nodes[key]
-        changes.append(Change(_category(_local(el)), key, "removed",
-                              f"{_human(_local(el))} {_display_name(el)} removed"
-                              + before.lane_of(key)))
+        changes.append(Change(_category(_local(el)), key, "removed", "element.removed",
+                              {"kind": _local(el), "element": _display_name(el), **before.lane_of(key)}))
     for key, el in after.nodes.items():
         category = _category(_local(el))
         old = before.nodes.get(key)
         if old is None:
-            changes.append(Change(category, key, "added",
-                                  f"{_human(_local(el))} {_display_name(el)} added"
-                                  + after.lane_of(key)))
+            changes.append(Change(category, key, "added", "element.added",
+                                  {"kind": _local(el), "element": _display_name(el), **after.lane_of(key)}))
             continue
         changes += _changed(category, key, _fact_details(_node_facts(old, before),
                                                          _node_facts(el, after)))
@@ -58,20 +56,20 @@ def _diff_nodes(before: _Bundle, after: _Bundle) -> list[Change]:
 
 def _node_facts(el: etree._Element, bundle: _Bundle) -> _Facts:
     kind = _local(el)
-    facts = {"type": _Fact(kind, _human(kind), "plain"),
+    facts = {"type": _Fact(kind, kind, "kind"),
              **_facts([("name", _name(el), "name"),
                        ("documentation", _text(el.find(f"{_B}documentation")), "code"),
-                       ("default flow", el.get("default", ""), "code"),
-                       ("script language", el.get("scriptFormat", ""), "code"),
+                       ("default_flow", el.get("default", ""), "code"),
+                       ("script_language", el.get("scriptFormat", ""), "code"),
                        ("script", _text(el.find(f"{_B}script")), "code"),
-                       ("called process", el.get("calledElement", ""), "code")])}
+                       ("called_process", el.get("calledElement", ""), "code")])}
     if kind == "boundaryEvent":
-        facts["attached to"] = _Fact(el.get("attachedToRef", ""),
+        facts["attached_to"] = _Fact(el.get("attachedToRef", ""),
                                      bundle.display(el.get("attachedToRef")), "plain")
         interrupting = el.get("cancelActivity", "true")
-        facts["interrupting"] = _Fact(interrupting, "yes" if interrupting == "true" else "no", "plain")
+        facts["interrupting"] = _Fact(interrupting, interrupting, "yesno")
     if kind == "startEvent" and el.get("isInterrupting") == "false":
-        facts["interrupting"] = _Fact("false", "no", "plain")
+        facts["interrupting"] = _Fact("false", "false", "yesno")
     facts.update(_event_facts(el, bundle))
     facts.update(_loop_facts(el))
     facts.update(_camunda_facts(el, set(_ASSIGNMENT_ATTRS) | _FORM_ATTRS))
@@ -88,7 +86,7 @@ def _event_facts(el: etree._Element, bundle: _Bundle) -> _Facts:
     for definition in definitions:
         for timer in definition:
             if _local(timer) in ("timeDate", "timeDuration", "timeCycle"):
-                label = "timer " + _human(_local(timer))[len("time "):]
+                label = "timer_" + _local(timer)[len("time"):].lower()
                 facts[label] = _Fact(_text(timer), _text(timer))
         for attr in ("messageRef", "signalRef", "errorRef", "escalationRef"):
             ref = definition.get(attr)
@@ -105,17 +103,18 @@ def _event_facts(el: etree._Element, bundle: _Bundle) -> _Facts:
 def _loop_facts(el: etree._Element) -> _Facts:
     loop = el.find(f"{_B}multiInstanceLoopCharacteristics")
     if el.find(f"{_B}standardLoopCharacteristics") is not None:
-        return {"loop": _Fact("standard", "standard", "plain")}
+        return {"loop": _Fact("standardLoopCharacteristics", "standardLoopCharacteristics", "kind")}
     if loop is None:
         return {}
-    parts = ["sequential" if loop.get("isSequential") == "true" else "parallel"]
-    parts += [f"{label} {value}" for label, value in (
-        ("cardinality", _text(loop.find(f"{_B}loopCardinality"))),
-        ("collection", loop.get(f"{_C}collection", "")),
-        ("element variable", loop.get(f"{_C}elementVariable", "")),
-        ("completion", _text(loop.find(f"{_B}completionCondition")))) if value]
+    # in BPMN's own terms, which read the same in every language
+    parts = [f"isSequential={'true' if loop.get('isSequential') == 'true' else 'false'}"]
+    parts += [f"{label}={value}" for label, value in (
+        ("loopCardinality", _text(loop.find(f"{_B}loopCardinality"))),
+        ("camunda:collection", loop.get(f"{_C}collection", "")),
+        ("camunda:elementVariable", loop.get(f"{_C}elementVariable", "")),
+        ("completionCondition", _text(loop.find(f"{_B}completionCondition")))) if value]
     summary = ", ".join(parts)
-    return {"multi-instance": _Fact(summary, summary)}
+    return {"multi_instance": _Fact(summary, summary)}
 
 
 def _camunda_facts(el: etree._Element, skip: set[str]) -> _Facts:
@@ -123,7 +122,7 @@ def _camunda_facts(el: etree._Element, skip: set[str]) -> _Facts:
     for key, value in sorted(el.attrib.items()):
         qname = etree.QName(key)
         if qname.namespace == CAMUNDA_NS and qname.localname not in skip:
-            label = _ATTR_LABELS.get(qname.localname, f"`camunda:{qname.localname}`")
+            label = _ATTR_LABELS.get(qname.localname, f"camunda:{qname.localname}")
             facts[label] = _Fact(value, value)
     ext = _extensions(el)
     grouped: dict[str, list[str]] = {}
@@ -132,12 +131,12 @@ def _camunda_facts(el: etree._Element, skip: set[str]) -> _Facts:
                 _local(child) not in ("formData", "properties"):
             grouped.setdefault(_local(child), []).append(_signature(child))
     for tag, signatures in grouped.items():
-        facts[f"`camunda:{tag}`"] = _Fact("|".join(signatures), "", "opaque")
+        facts[f"camunda:{tag}"] = _Fact("|".join(signatures), "", "opaque")
     return facts
 
 
 def _property_facts(el: etree._Element, skip: set[str]) -> _Facts:
-    return {f"property `{name}`": _Fact(value, value)
+    return {f"property:{name}": _Fact(value, value)
             for name, value in _properties(el).items() if name not in skip}
 
 
@@ -146,17 +145,17 @@ def _assignment_facts(el: etree._Element) -> _Facts:
                    for attr, label in _ASSIGNMENT_ATTRS.items())
     excluded = _properties(el).get("exclude_users", "")
     if excluded:
-        facts["excluded users"] = _Fact(excluded, excluded)
+        facts["excluded_users"] = _Fact(excluded, excluded)
     return facts
 
 
 def _diff_flows(before: _Bundle, after: _Bundle) -> list[Change]:
-    def describe(el: etree._Element, side: str) -> str:
+    def describe(el: etree._Element, side: str) -> tuple[str, dict]:
         bundle = before if side == "old" else after
-        text = (f"{_human(_local(el))} from {bundle.display(el.get('sourceRef'))} "
-                f"to {bundle.display(el.get('targetRef'))}")
         condition = _text(el.find(f"{_B}conditionExpression"))
-        return f"{text} (condition `{_short(condition)}`)" if condition else text
+        return "flow", {"kind": _local(el), "source": bundle.display(el.get("sourceRef")),
+                        "target": bundle.display(el.get("targetRef")),
+                        **({"condition": f"`{_short(condition)}`"} if condition else {})}
 
     def facts(el: etree._Element, bundle: _Bundle) -> _Facts:
         return {"source": _Fact(el.get("sourceRef", ""), bundle.display(el.get("sourceRef")), "plain"),
@@ -177,12 +176,12 @@ def _diff_lanes(before: _Bundle, after: _Bundle) -> list[Change]:
         # Nodes added or removed are reported as such; here only nodes that changed lane.
         kept = before.nodes.keys() & after.nodes.keys()
         old_members, new_members = _members(old), _members(new)
-        changes += [Change("lane", key, "changed", f"{after.display(ref)} moved into this lane")
+        changes += [Change("lane", key, "changed", "lane.moved_in", {"element": after.display(ref)})
                     for ref in new_members if ref not in old_members and ref in kept]
-        changes += [Change("lane", key, "changed", f"{before.display(ref)} moved out of this lane")
+        changes += [Change("lane", key, "changed", "lane.moved_out", {"element": before.display(ref)})
                     for ref in old_members if ref not in new_members and ref in kept]
         return changes
 
     return _keyed_diff("lane", before.lanes, after.lanes,
-                       lambda el, _: f"lane {_display_name(el)}", compare)
+                       lambda el, _: ("element", {"kind": "lane", "element": _display_name(el)}), compare)
 

@@ -36,7 +36,7 @@ def _read_table(table: etree._Element) -> _Table:
                        clause.get("label") or text or f"input {i + 1}",
                        _facts([("label", clause.get("label", ""), "name"), ("expression", text, "code"),
                                ("type", type_ref, "code"),
-                               ("allowed values", _cell(_child(clause, "inputValues")), "code")])))
+                               ("allowed_values", _cell(_child(clause, "inputValues")), "code")])))
     outputs = []
     for i, clause in enumerate(_children(table, "output")):
         outputs.append((clause.get("id") or f"output {i + 1}",
@@ -44,7 +44,7 @@ def _read_table(table: etree._Element) -> _Table:
                         _facts([("label", clause.get("label", ""), "name"),
                                 ("name", clause.get("name", ""), "code"),
                                 ("type", clause.get("typeRef", ""), "code"),
-                                ("allowed values", _cell(_child(clause, "outputValues")), "code")])))
+                                ("allowed_values", _cell(_child(clause, "outputValues")), "code")])))
     rules = _children(table, "rule")
     by_id = all(rule.get("id") for rule in rules)
     return _Table(inputs, outputs, [
@@ -54,8 +54,8 @@ def _read_table(table: etree._Element) -> _Table:
 
 
 def _diff_decisions(before: _Bundle, after: _Bundle) -> list[Change]:
-    def describe(el: etree._Element, _: str) -> str:
-        return f"decision {_display_name(el)}"
+    def describe(el: etree._Element, _: str) -> tuple[str, dict]:
+        return "element", {"kind": "decision", "element": _display_name(el)}
 
     def compare(key: str, old: etree._Element, new: etree._Element) -> list[Change]:
         details = _fact_details(_decision_facts(old), _decision_facts(new))
@@ -72,7 +72,7 @@ def _decision_facts(decision: etree._Element) -> _Facts:
     table = _child(decision, "decisionTable")
     literal = _child(decision, "literalExpression")
     return _facts([("name", _name(decision), "name"),
-                   ("hit policy", table.get("hitPolicy", "UNIQUE") if table is not None else "", "code"),
+                   ("hit_policy", table.get("hitPolicy", "UNIQUE") if table is not None else "", "code"),
                    ("aggregation", table.get("aggregation", "") if table is not None else "", "code"),
                    ("expression", _cell(literal), "code")])
 
@@ -83,41 +83,41 @@ def _table_changes(key: str, old: _Table, new: _Table) -> list[Change]:
                                      ("output", old.outputs, new.outputs)):
         old_by_id = {col_id: (name, facts) for col_id, name, facts in old_cols}
         new_ids = {col_id for col_id, _, _ in new_cols}
-        changes += [Change("rule", key, "removed", f"{side} `{name}` removed")
+        changes += [Change("rule", key, "removed", "column.removed", {"side": side, "column": name})
                     for col_id, name, _ in old_cols if col_id not in new_ids]
         for col_id, name, facts in new_cols:
             if col_id not in old_by_id:
-                changes.append(Change("rule", key, "added", f"{side} `{name}` added"))
+                changes.append(Change("rule", key, "added", "column.added", {"side": side, "column": name}))
             else:
-                changes += _changed("rule", key, (f"{side} `{name}` {d}" for d in
-                                                  _fact_details(old_by_id[col_id][1], facts)))
+                changes += _changed("rule", key, _fact_details(old_by_id[col_id][1], facts), side=side, column=name)
     return changes + _rule_changes(key, old, new)
 
 
 def _rule_changes(key: str, old: _Table, new: _Table) -> list[Change]:
     old_rows = {rule[0]: (row, rule) for row, rule in enumerate(old.rules, 1)}
     new_keys = {rule[0] for rule in new.rules}
-    changes = [Change("rule", key, "removed", f"rule {row} removed (was {_row_text(rule)})")
+    changes = [Change("rule", key, "removed", "rule.removed", {"row": row, **_row_cells(rule)})
                for rule_key, (row, rule) in old_rows.items() if rule_key not in new_keys]
     for row, rule in enumerate(new.rules, 1):
         if rule[0] not in old_rows:
-            changes.append(Change("rule", key, "added", f"rule {row} added: {_row_text(rule)}"))
+            changes.append(Change("rule", key, "added", "rule.added", {"row": row, **_row_cells(rule)}))
             continue
         old_row, old_rule = old_rows[rule[0]]
-        name = f"rule {row}" + (f" (was rule {old_row})" if old_row != row else "")
+        rows = {"row": row, **({"was_row": old_row} if old_row != row else {})}
         for side, index in (("input", 1), ("output", 2)):
             old_cells = _cells_by_column(old.inputs if index == 1 else old.outputs, old_rule[index])
             new_cells = _cells_by_column(new.inputs if index == 1 else new.outputs, rule[index])
             for col_id, (col_name, cell) in new_cells.items():
                 if col_id in old_cells and old_cells[col_id][1] != cell:
                     before, after = _short(old_cells[col_id][1]) or "-", _short(cell) or "-"
-                    changes.append(Change("rule", key, "changed", f"{name} {side} `{col_name}` "
-                                          f"changed from `{before}` to `{after}`"))
+                    changes.append(Change("rule", key, "changed", "rule.cell_changed",
+                                          {**rows, "side": side, "column": col_name, "before": f"`{before}`",
+                                           "after": f"`{after}`"}))
         if old_rule[3] != rule[3]:
-            changes.append(Change("rule", key, "changed", f"{name} annotation changed"))
+            changes.append(Change("rule", key, "changed", "rule.annotation_changed", rows))
     kept_old = [r[0] for r in old.rules if r[0] in new_keys]
     if kept_old != [r[0] for r in new.rules if r[0] in old_rows]:
-        changes.append(Change("rule", key, "changed", "rule order changed"))
+        changes.append(Change("rule", key, "changed", "rule.order_changed"))
     return changes
 
 
@@ -128,7 +128,6 @@ def _cells_by_column(columns: list[tuple[str, str, _Facts]],
             for i, (col_id, name, _) in enumerate(columns)}
 
 
-def _row_text(rule: tuple[str, list[str], list[str], str]) -> str:
-    inputs = ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[1])
-    outputs = ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[2])
-    return f"{inputs} → {outputs}"
+def _row_cells(rule: tuple[str, list[str], list[str], str]) -> dict[str, str]:
+    return {"inputs": ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[1]),
+            "outputs": ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[2])}

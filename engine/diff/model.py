@@ -1,9 +1,8 @@
 """The vocabulary of a diff: Change, facts and how they compare, and a bundle read by element id."""
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from lxml import etree
@@ -27,26 +26,64 @@ _FLOWS = {"sequenceFlow", "messageFlow"}
 
 @dataclass(frozen=True)
 class Change:
-    """One difference, e.g. Change("flow", "approved", "changed",
-    "condition changed from `x > 1` to `x > 2`").
+    """One difference, e.g. Change("flow", "approved", "changed", "fact.changed",
+    {"fact": "condition", "before": "`x > 1`", "after": "`x > 2`"}).
 
-    category: one of CATEGORIES; change: added, removed or changed; detail: a short sentence.
+    category: one of CATEGORIES; change: added, removed or changed; code: one of CHANGE_CODES,
+    whose `params` say what (element names are quoted 'like this', code `like this`); the web
+    words it in the reader's language.
     """
 
     category: str
     element_id: str
     change: str
-    detail: str
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def as_dict(self) -> dict:
+        return {**asdict(self), "params": dict(self.params)}
+
+
+#: Every Change code, with its parameters ([optional] in brackets; see web/pages/deploy_texts.py).
+#: Any change may also carry the prefixes `field` (a form field), `side` + `column` (a DMN column).
+CHANGE_CODES: dict[str, tuple[str, ...]] = {
+    "element.added": ("kind", "element", "[lane]"),
+    "element.removed": ("kind", "element", "[lane]"),
+    "flow.added": ("kind", "source", "target", "[condition]"),
+    "flow.removed": ("kind", "source", "target", "[condition]"),
+    "fact.added": ("fact", "[name]", "[value]"),
+    "fact.removed": ("fact", "[name]", "[value]"),
+    "fact.changed": ("fact", "[name]", "[before]", "[after]"),
+    "lane.moved_in": ("element",),
+    "lane.moved_out": ("element",),
+    "field.added": ("field",),
+    "field.removed": ("field",),
+    "field.order_changed": (),
+    "column.added": ("side", "column"),
+    "column.removed": ("side", "column"),
+    "rule.added": ("row", "inputs", "outputs"),
+    "rule.removed": ("row", "inputs", "outputs"),
+    "rule.cell_changed": ("row", "[was_row]", "side", "column", "before", "after"),
+    "rule.annotation_changed": ("row", "[was_row]"),
+    "rule.order_changed": (),
+}
+
+#: The facts compared (the `fact` of fact.* changes; camunda, property, constraint and value
+#: come with the `name` of the attribute, property, constraint or value).
+FACTS = ("name", "executable", "description", "type", "documentation", "default_flow", "script_language",
+         "script", "called_process", "decision", "attached_to", "interrupting", "trigger", "timer_date",
+         "timer_duration", "timer_cycle", "message", "signal", "error", "escalation", "condition", "loop",
+         "multi_instance", "camunda", "property", "assignee", "candidate_users", "candidate_groups",
+         "excluded_users", "source", "target", "form_key", "label", "default", "date_pattern", "constraint",
+         "value", "expression", "allowed_values", "hit_policy", "aggregation")
 
 
 class _Fact(NamedTuple):
-    """A compared value: `raw` decides equality, `shown` is what the sentence says.
+    """A compared value: `raw` decides equality, `shown` is what the change says.
 
-    style: "name" quotes with '', "code" with backticks, "plain" as is, "opaque" not at all
-    (listeners, io mappings: too long to quote, enough to say they changed)."""
+    style: "name" quotes with '', "code" with backticks, "plain" as is, "kind" a BPMN element
+    type and "yesno" true/false (both worded by the web), "opaque" not at all (listeners, io
+    mappings: too long to quote, enough to say they changed)."""
 
     raw: str
     shown: str
@@ -79,9 +116,8 @@ class _Bundle:
                 ns = etree.QName(root).namespace
                 self.decisions.update((d.get("id"), d) for d in root.iter(f"{{{ns}}}decision"))
             else:
-                raise InvalidBundle([Problem(filename, None, None,
-                                             f"not a {suffix.upper()} file (root element "
-                                             f"{etree.QName(root).localname!r})")])
+                raise InvalidBundle([Problem(filename, None, None, "file.not_kind",
+                                             {"kind": suffix.upper(), "root": f"<{etree.QName(root).localname}>"})])
 
     def _read_bpmn(self, root: etree._Element) -> None:
         for el in root.iter(f"{_B}*"):
@@ -97,15 +133,15 @@ class _Bundle:
             if bucket is not None:
                 bucket[element_id] = el
 
-    def lane_of(self, node_id: str) -> str:
-        """Where a node sits, for sentences: " in lane 'Approver'", or "" outside named lanes."""
+    def lane_of(self, node_id: str) -> dict[str, str]:
+        """Where a node sits: {"lane": "'Approver'"}, or {} outside named lanes."""
         for lane in self.lanes.values():
             if node_id in _members(lane) and _name(lane):
-                return f" in lane '{_name(lane)}'"
-        return ""
+                return {"lane": f"'{_name(lane)}'"}
+        return {}
 
     def display(self, element_id: str | None) -> str:
-        """How a sentence names an element: 'its name', or `its id` when unnamed."""
+        """How a change names an element: 'its name', or `its id` when unnamed."""
         name = _name(self.model.get(element_id or ""))
         return f"'{name}'" if name else f"`{element_id}`"
 
@@ -120,10 +156,6 @@ def _name(el: etree._Element | None) -> str:
 
 def _text(el: etree._Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
-
-
-def _human(kind: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind).lower()
 
 
 def _short(value: str, limit: int = 80) -> str:
@@ -163,11 +195,20 @@ def _display_name(el: etree._Element) -> str:
 
 def _quote(fact: _Fact) -> str:
     value = _short(fact.shown)
-    return {"name": f"'{value}'", "plain": value}.get(fact.style, f"`{value}`")
+    return {"name": f"'{value}'", "plain": value, "kind": value, "yesno": value}.get(fact.style, f"`{value}`")
 
 
-def _fact_details(old: _Facts, new: _Facts) -> list[str]:
-    """Sentences for each label whose value differs, in the new version's order."""
+def _fact_params(label: str, fact: _Fact | None = None) -> dict[str, object]:
+    """{"fact": ..., "name": ...} of a fact label ("name", "property:exclude_users")."""
+    kind, _, name = label.partition(":")
+    params: dict[str, object] = {"fact": kind, **({"name": name} if name else {})}
+    if fact is not None and fact.style in ("kind", "yesno"):
+        params["style"] = fact.style
+    return params
+
+
+def _fact_details(old: _Facts, new: _Facts) -> list[tuple[str, dict]]:
+    """(code, params) for each label whose value differs, in the new version's order."""
     details = []
     for label in [*new, *(k for k in old if k not in new)]:
         # An empty value counts as no value: "" -> "x" reads as added, not changed.
@@ -175,15 +216,16 @@ def _fact_details(old: _Facts, new: _Facts) -> list[str]:
                          for fact in (old.get(label), new.get(label)))
         if before is None and after is None or (before and after and before.raw == after.raw):
             continue
+        params = _fact_params(label, after or before)
         if any(f is not None and f.style == "opaque" for f in (before, after)):
             verb = "added" if before is None else "removed" if after is None else "changed"
-            details.append(f"{label} {verb}")
+            details.append((f"fact.{verb}", params))
         elif before is None:
-            details.append(f"{label} added" + (f": {_quote(after)}" if after.shown else ""))
+            details.append(("fact.added", {**params, **({"value": _quote(after)} if after.shown else {})}))
         elif after is None:
-            details.append(f"{label} removed" + (f" (was {_quote(before)})" if before.shown else ""))
+            details.append(("fact.removed", {**params, **({"value": _quote(before)} if before.shown else {})}))
         else:
-            details.append(f"{label} changed from {_quote(before)} to {_quote(after)}")
+            details.append(("fact.changed", {**params, "before": _quote(before), "after": _quote(after)}))
     return details
 
 
@@ -192,19 +234,26 @@ def _facts(pairs: Iterable[tuple[str, str, str]]) -> _Facts:
     return {label: _Fact(value, value, style) for label, value, style in pairs if value}
 
 
-def _changed(category: str, element_id: str, details: Iterable[str]) -> list[Change]:
-    return [Change(category, element_id, "changed", detail) for detail in details]
+def _changed(category: str, element_id: str, details: Iterable[tuple[str, dict]],
+             **prefix: object) -> list[Change]:
+    """Changes of `details` (code, params), each with `prefix` (a field, a DMN column) in its params."""
+    return [Change(category, element_id, "changed", code, {**prefix, **params}) for code, params in details]
 
 
 def _keyed_diff(category: str, old: dict[str, etree._Element], new: dict[str, etree._Element],
-                describe: Callable[[etree._Element, str], str],
+                describe: Callable[[etree._Element, str], tuple[str, dict]],
                 compare: Callable[[str, etree._Element, etree._Element], list[Change]]) -> list[Change]:
-    """Added/removed by id with `describe(el, bundle_side)`, then `compare(old_el, new_el)`."""
-    changes = [Change(category, key, "removed", describe(el, "old") + " removed")
-               for key, el in old.items() if key not in new]
+    """Added/removed by id with `describe(el, bundle_side)` -> (code prefix, params), then
+    `compare(old_el, new_el)`."""
+    changes = []
+    for key, el in old.items():
+        if key not in new:
+            prefix, params = describe(el, "old")
+            changes.append(Change(category, key, "removed", f"{prefix}.removed", params))
     for key, el in new.items():
         if key not in old:
-            changes.append(Change(category, key, "added", describe(el, "new") + " added"))
+            prefix, params = describe(el, "new")
+            changes.append(Change(category, key, "added", f"{prefix}.added", params))
         else:
             changes += compare(key, old[key], el)
     return changes

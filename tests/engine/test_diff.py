@@ -1,5 +1,6 @@
 """engine.diff tells a process owner what a new version changes, element by element, and
-stays silent about layout. Variants are made by editing corpus files in memory."""
+stays silent about layout. Variants are made by editing corpus files in memory. Changes are codes
+and parameters (their words: tests/web/test_deploy_texts.py)."""
 from __future__ import annotations
 
 import ast
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.diff import CATEGORIES, Change, diff_bundles
+from engine.diff import CATEGORIES, CHANGE_CODES, FACTS, Change, diff_bundles
 from engine.errors import InvalidBundle
 from engine.xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, parse_xml
 
@@ -77,8 +78,10 @@ def test_an_added_task_is_reported_with_its_lane_and_flows():
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{
         "invoice.bpmn": edited("camunda-invoice.v2.bpmn", add_task)}))
     assert changes == [
-        Change("flow", "toBudget", "added", "sequence flow from 'Approve Invoice' to 'Check budget' added"),
-        Change("task", "checkBudget", "added", "user task 'Check budget' added in lane 'Approver'"),
+        Change("flow", "toBudget", "added", "flow.added",
+               {"kind": 'sequenceFlow', "source": "'Approve Invoice'", "target": "'Check budget'"}),
+        Change("task", "checkBudget", "added", "element.added",
+               {"kind": 'userTask', "element": "'Check budget'", "lane": "'Approver'"}),
     ]
 
 
@@ -94,11 +97,12 @@ def test_a_removed_task_is_reported_with_its_flows():
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{
         "invoice.bpmn": edited("camunda-invoice.v2.bpmn", remove_archiving)}))
     assert changes == [
-        Change("flow", "SequenceFlow_2", "changed",
-               "target changed from 'Archive Invoice' to 'Invoice processed'"),
-        Change("flow", "SequenceFlow_3", "removed",
-               "sequence flow from 'Archive Invoice' to 'Invoice processed' removed"),
-        Change("task", "ServiceTask_1", "removed", "service task 'Archive Invoice' removed in lane 'Accountant'"),
+        Change("flow", "SequenceFlow_2", "changed", "fact.changed",
+               {"fact": 'target', "before": "'Archive Invoice'", "after": "'Invoice processed'"}),
+        Change("flow", "SequenceFlow_3", "removed", "flow.removed",
+               {"kind": 'sequenceFlow', "source": "'Archive Invoice'", "target": "'Invoice processed'"}),
+        Change("task", "ServiceTask_1", "removed", "element.removed",
+               {"kind": 'serviceTask', "element": "'Archive Invoice'", "lane": "'Accountant'"}),
     ]
 
 
@@ -109,8 +113,9 @@ def test_a_changed_flow_condition():
 
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{
         "invoice.bpmn": edited("camunda-invoice.v2.bpmn", stricter)}))
-    assert changes == [Change("flow", "invoiceApproved", "changed",
-                              "condition changed from `${approved}` to `${approved && amount < 10000}`")]
+    assert changes == [Change("flow", "invoiceApproved", "changed", "fact.changed",
+                              {"fact": 'condition', "before": '`${approved}`',
+                               "after": '`${approved && amount < 10000}`'})]
 
 
 def test_an_added_form_field():
@@ -118,7 +123,8 @@ def test_an_added_form_field():
         form = find(root, f"{B}userTask", "UserTask_1").find(f".//{C}formData")
         etree.SubElement(form, f"{C}formField", id="comment", label="Comment", type="string")
 
-    assert loan_diff(add_comment) == [Change("form", "UserTask_1", "added", "field `comment` added")]
+    assert loan_diff(add_comment) == [Change("form", "UserTask_1", "added", "field.added",
+                                             {"field": 'comment'})]
 
 
 def test_a_changed_and_an_added_constraint():
@@ -129,9 +135,10 @@ def test_a_changed_and_an_added_constraint():
         etree.SubElement(validation, f"{C}constraint", name="min", config="0")
 
     assert loan_diff(constrain) == [
-        Change("form", "StartEvent_1", "changed",
-               "field `firstname` constraint `maxlength` changed from `25` to `40`"),
-        Change("form", "StartEvent_1", "changed", "field `netIncome` constraint `min` added: `0`"),
+        Change("form", "StartEvent_1", "changed", "fact.changed",
+               {"field": 'firstname', "fact": 'constraint', "name": 'maxlength', "before": '`25`', "after": '`40`'}),
+        Change("form", "StartEvent_1", "changed", "fact.added",
+               {"field": 'netIncome', "fact": 'constraint', "name": 'min', "value": '`0`'}),
     ]
 
 
@@ -143,10 +150,12 @@ def test_enum_values_and_field_types():
         find(root, f"{B}userTask", "UserTask_1").find(f".//{C}formField[@id='approved']").set("type", "enum")
 
     assert loan_diff(edit) == [
-        Change("form", "StartEvent_1", "changed", "field `loanType` value `consumer` added: 'Consumer Loan (7%)'"),
-        Change("form", "StartEvent_1", "changed",
-               "field `loanType` value `cashAdvance` removed (was 'Cash Advance (10%)')"),
-        Change("form", "UserTask_1", "changed", "field `approved` type changed from `boolean` to `enum`"),
+        Change("form", "StartEvent_1", "changed", "fact.added",
+               {"field": 'loanType', "fact": 'value', "name": 'consumer', "value": "'Consumer Loan (7%)'"}),
+        Change("form", "StartEvent_1", "changed", "fact.removed",
+               {"field": 'loanType', "fact": 'value', "name": 'cashAdvance', "value": "'Cash Advance (10%)'"}),
+        Change("form", "UserTask_1", "changed", "fact.changed",
+               {"field": 'approved', "fact": 'type', "before": '`boolean`', "after": '`enum`'}),
     ]
 
 
@@ -154,8 +163,9 @@ def test_a_changed_assignee():
     def reassign(root):
         find(root, f"{B}userTask", "UserTask_1").set(f"{C}assignee", "${manager_of(agent)}")
 
-    assert loan_diff(reassign) == [Change("assignment", "UserTask_1", "changed",
-                                          "assignee changed from `demo` to `${manager_of(agent)}`")]
+    assert loan_diff(reassign) == [Change("assignment", "UserTask_1", "changed", "fact.changed",
+                                          {"fact": 'assignee', "before": '`demo`',
+                                           "after": '`${manager_of(agent)}`'})]
 
 
 def test_candidate_groups_and_lane_moves():
@@ -170,11 +180,14 @@ def test_candidate_groups_and_lane_moves():
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{
         "invoice.bpmn": edited("camunda-invoice.v2.bpmn", edit)}))
     assert changes == [
-        Change("assignment", "prepareBankTransfer", "changed",
-               "candidate groups changed from `accounting` to `accounting,hr`"),
-        Change("lane", "Accountant", "changed", "'Prepare Bank Transfer' moved out of this lane"),
-        Change("lane", "Approver", "changed", "name changed from 'Approver' to 'Approvers'"),
-        Change("lane", "Approver", "changed", "'Prepare Bank Transfer' moved into this lane"),
+        Change("assignment", "prepareBankTransfer", "changed", "fact.changed",
+               {"fact": 'candidate_groups', "before": '`accounting`', "after": '`accounting,hr`'}),
+        Change("lane", "Accountant", "changed", "lane.moved_out",
+               {"element": "'Prepare Bank Transfer'"}),
+        Change("lane", "Approver", "changed", "fact.changed",
+               {"fact": 'name', "before": "'Approver'", "after": "'Approvers'"}),
+        Change("lane", "Approver", "changed", "lane.moved_in",
+               {"element": "'Prepare Bank Transfer'"}),
     ]
 
 
@@ -189,16 +202,19 @@ def test_a_renamed_task_and_a_changed_timer():
     changes = diff_bundles({"t.bpmn": corpus(name)}, {"t.bpmn": edited(name, edit)})
     boundary = parse_xml(corpus(name)).find(f".//{B}boundaryEvent").get("id")
     assert changes == [
-        Change("event", boundary, "changed", 'timer duration changed from `"PT0.2S"` to `"PT5M"`'),
-        Change("task", "GetReason", "changed", "name changed from 'Delay Reason' to 'Reason for the delay'"),
+        Change("event", boundary, "changed", "fact.changed",
+               {"fact": 'timer_duration', "before": '`"PT0.2S"`', "after": '`"PT5M"`'}),
+        Change("task", "GetReason", "changed", "fact.changed",
+               {"fact": 'name', "before": "'Delay Reason'", "after": "'Reason for the delay'"}),
     ]
 
 
 def test_a_changed_number_in_a_dmn_cell_names_the_rule_row():
     dmn = corpus("camunda-invoiceBusinessDecisions.dmn").replace(b"[250..1000]", b"[250..2000]")
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{"invoiceBusinessDecisions.dmn": dmn}))
-    assert changes == [Change("rule", "invoiceClassification", "changed",
-                              "rule 2 input `Invoice Amount` changed from `[250..1000]` to `[250..2000]`")]
+    assert changes == [Change("rule", "invoiceClassification", "changed", "rule.cell_changed",
+                              {"row": 2, "side": 'input', "column": 'Invoice Amount', "before": '`[250..1000]`',
+                               "after": '`[250..2000]`'})]
 
 
 def test_dmn_outputs_hit_policy_and_rows():
@@ -212,11 +228,13 @@ def test_dmn_outputs_hit_policy_and_rows():
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{
         "invoiceBusinessDecisions.dmn": edited("camunda-invoiceBusinessDecisions.dmn", edit)}))
     assert changes == [
-        Change("rule", "invoice-assign-approver", "changed", "hit policy changed from `COLLECT` to `FIRST`"),
-        Change("rule", "invoice-assign-approver", "removed",
-               'rule 2 removed (was `"day-to-day expense"` → `"sales"`)'),
-        Change("rule", "invoice-assign-approver", "changed",
-               'rule 1 output `Approver Group` changed from `"accounting"` to `"management"`'),
+        Change("rule", "invoice-assign-approver", "changed", "fact.changed",
+               {"fact": 'hit_policy', "before": '`COLLECT`', "after": '`FIRST`'}),
+        Change("rule", "invoice-assign-approver", "removed", "rule.removed",
+               {"row": 2, "inputs": '`"day-to-day expense"`', "outputs": '`"sales"`'}),
+        Change("rule", "invoice-assign-approver", "changed", "rule.cell_changed",
+               {"row": 1, "side": 'output', "column": 'Approver Group', "before": '`"accounting"`',
+                "after": '`"management"`'}),
     ]
 
 
@@ -230,8 +248,8 @@ def test_a_new_dmn_rule_is_reported_with_its_row():
 
     changes = diff_bundles(invoice_bundle(), invoice_bundle(**{
         "invoiceBusinessDecisions.dmn": edited("camunda-invoiceBusinessDecisions.dmn", edit)}))
-    assert changes == [Change("rule", "invoiceClassification", "added",
-                              'rule 6 added: `> 5000`, `"Travel Expenses"` → `"exceptional"`')]
+    assert changes == [Change("rule", "invoiceClassification", "added", "rule.added",
+                              {"row": 6, "inputs": '`> 5000`, `"Travel Expenses"`', "outputs": '`"exceptional"`'})]
 
 
 def test_changes_are_ordered_and_serialisable():
@@ -246,8 +264,10 @@ def test_changes_are_ordered_and_serialisable():
     assert [(c.category, c.element_id) for c in changes] == sorted((c.category, c.element_id) for c in changes)
     assert {c.category for c in changes} == {"task", "flow", "gateway", "process"}
     assert all(c.category in CATEGORIES and c.change in ("added", "removed", "changed") for c in changes)
-    assert changes[0].as_dict() == {"category": "flow", "element_id": "reviewSuccessful", "change": "changed",
-                                    "detail": "condition changed from `${clarified}` to `${ok}`"}
+    assert changes[0].as_dict() == {
+        "category": "flow", "element_id": "reviewSuccessful", "change": "changed", "code": "fact.changed",
+        "params": {"fact": "condition", "before": "`${clarified}`", "after": "`${ok}`"}}
+    assert all(c.code in CHANGE_CODES and c.params.get("fact", "name") in FACTS for c in changes)
 
 
 def test_malformed_files_are_refused():

@@ -51,7 +51,7 @@ def test_invalid_bundle_is_refused_and_nothing_is_written(org_sessions):
     with unit_of_work(org_sessions) as s:
         with pytest.raises(InvalidBundle) as err:
             deploy(s, broken, "luc")
-    assert any("nowhere" in p.message for p in err.value.problems)
+    assert any(p.params.get("ref") == "nowhere" for p in err.value.problems)
     with unit_of_work(org_sessions) as s:
         assert s.query(ProcessVersion).count() == 0
         assert s.query(AuditEvent).count() == 0

@@ -92,8 +92,8 @@ def test_constant_timers_that_never_end_or_never_stop_are_refused_at_deploy(org_
     bundle = edit(BUNDLE, "sandbox_attacks.bpmn", old, new)
     with pytest.raises(InvalidBundle) as refused, unit_of_work(org_sessions) as s:
         deploy(s, bundle, "luc", "unbounded timer")
-    assert [(p.file, p.element, p.message) for p in refused.value.problems] == [
-        ("sandbox_attacks.bpmn", "wait_a_day" if old == '"P1D"' else "reminder", reason)]
+    assert [(p.file, p.element, p.code, p.params["reason"]) for p in refused.value.problems] == [
+        ("sandbox_attacks.bpmn", "wait_a_day" if old == '"P1D"' else "reminder", "code.timer", reason)]
 
 
 @pytest.mark.parametrize("kind, wait_for, step, reason", [

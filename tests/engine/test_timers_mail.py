@@ -1,5 +1,6 @@
 """Queued notifications reach a real SMTP server, with a link to the task; a server that is down
-delays them (backoff) but loses none; a refused address becomes an incident at once."""
+delays them (backoff) but loses none; a refused address becomes an incident at once. Messages are
+worded here by a small renderer of the test's own (the web's words: tests/web/test_mail.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import complete_task, deploy, frozen_at, start_instance, unit_of_work
+from engine import complete_task, deploy, frozen_at, notifications, start_instance, unit_of_work
 from engine.incidents import incidents, retry_incident
 from engine.mailer import SmtpSettings, message_id
 from engine.models import OutboxMessage
@@ -19,6 +20,21 @@ from .helpers import DIAGRAMS, as_user, open_task
 
 T0 = datetime(2027, 6, 1, 9, 0, tzinfo=timezone.utc)
 BASE_URL = "https://passerelle.example.gouv.fr"
+
+
+def worded(kind, params, recipient):
+    """Subject: the kind and what it is about; body: the parameters and a link."""
+    path = f"tasks/{params['task_id']}" if "task_id" in params else f"requests/{params['instance_id']}"
+    return (f"{kind}: {params.get('task') or params['request']}",
+            f"{notifications.plain(kind, params, recipient)[1]}\n{notifications.BASE_URL}/{path}\n")
+
+
+@pytest.fixture(autouse=True)
+def words():
+    previous = notifications.renderer()
+    notifications.configure(renderer=worded)
+    yield
+    notifications.configure(renderer=previous)
 
 
 @pytest.fixture
@@ -53,10 +69,10 @@ def test_the_assignee_receives_a_link_to_the_task(org_sessions, instance_id, set
         assert (message.status, message.sent_at) == ("sent", T0)
     assert smtp_server.envelopes == [["julien@example.org"]]
     assert mail["To"] == "julien@example.org" and mail["From"] == "passerelle@example.gouv.fr"
-    assert mail["Subject"] == "Tâche à traiter : Manager review"
+    assert mail["Subject"] == "task_assigned: Manager review"
     body = mail.get_content()
     assert f"{BASE_URL}/tasks/{task.id}" in body and "{base_url}" not in body
-    assert "Renfort au service des routes" in body and "avant le 06/06/2027" in body
+    assert '"request": "Renfort au service des routes"' in body and '"due": "2027-06-06"' in body
     assert mail["Message-ID"] == message_id(f"task:{task.id}:to:julien", "passerelle@example.gouv.fr")
     # sent once: the next pass has nothing to send
     assert run_worker(org_sessions, settings, once=True, now=T0).messages_sent == 0
@@ -70,9 +86,8 @@ def test_decisions_and_the_end_reach_the_requester(org_sessions, instance_id, se
     assert run_worker(org_sessions, settings, once=True, now=T0).messages_sent == 3
     smtp_server.wait_for(3)
     subjects = sorted(m["Subject"] for m in smtp_server.to("thomas@example.org"))
-    assert subjects == ["Décision sur votre demande : Reject",
-                        "Votre demande a été refusée : Renfort au service des routes"]
-    decision = next(m for m in smtp_server.to("thomas@example.org") if m["Subject"].startswith("Décision"))
+    assert subjects == ["decision: Manager review", "instance_ended: Renfort au service des routes"]
+    decision = next(m for m in smtp_server.to("thomas@example.org") if m["Subject"].startswith("decision"))
     assert "Le service ne peut pas s'en passer." in decision.get_content()
     assert f"{BASE_URL}/requests/{instance_id}" in decision.get_content()
 
@@ -97,7 +112,7 @@ def test_mail_that_keeps_failing_becomes_an_incident_then_is_retried(org_session
     assert statuses(org_sessions) == [("julien@example.org", "failed", 3)]
     with unit_of_work(org_sessions) as s:
         [incident] = incidents(s, instance_id)
-        assert incident.kind == "message" and incident.what == "Tâche à traiter : Manager review → julien@example.org"
+        assert incident.kind == "message" and incident.what == "task_assigned: Manager review → julien@example.org"
         assert "ConnectionRefusedError" in incident.last_error
         retry_incident(s, "message", incident.id, as_user(s, "elodie"))
     assert run_worker(org_sessions, settings, once=True, now=T0 + timedelta(hours=1)).messages_sent == 1

@@ -109,7 +109,7 @@ def test_a_file_without_layout_gives_a_small_svg_saying_so():
     svg = render_svg(data)
     root = parse_svg(svg)
     assert root.get("role") == "img"
-    assert NO_LAYOUT_TEXT in svg and NO_LAYOUT_TEXT in root.get("aria-label")
+    assert str(NO_LAYOUT_TEXT) in svg and str(NO_LAYOUT_TEXT) in root.get("aria-label")
     assert float(root.get("width")) <= 600
 
 
@@ -130,7 +130,7 @@ def test_highlighting_marks_exactly_the_given_ids():
     assert with_state(root, "done") == completed | flows
     assert with_state(root, "waiting") == {"reviewInvoice"}
     waiting = by_element_id(root)["reviewInvoice"][0]
-    assert WAITING_TEXT in waiting.findtext(f"{SVG}title"), "waiting is said in words, not only colour"
+    assert str(WAITING_TEXT) in waiting.findtext(f"{SVG}title"), "waiting is said in words, not only colour"
     assert "Review Invoice" in root.findtext(f"{SVG}desc")
 
 

@@ -76,7 +76,7 @@ def test_an_invalid_file_lists_its_problems_with_line_and_element(app):
     line = bad[:bad.index(b"__import__")].count(b"\n") + 1
     assert re.search(rf"mission_exchange\.bpmn {line} flow_gw_manager__mission_done condition", text)
     response = upload(luc, {"mission_exchange.bpmn": EXCHANGE[:4000]})
-    assert "not well-formed XML" in text_of(response.get_data(as_text=True))
+    assert "XML mal formé" in text_of(response.get_data(as_text=True))
 
 
 def test_wrong_files_are_named(app):

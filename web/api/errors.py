@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import current_app, jsonify, request
+from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -116,10 +117,13 @@ def handle_http(error: HTTPException):
 
 
 def handle_engine(error: PasserelleError):
-    extra = {}
     if isinstance(error, InvalidBundle):
-        extra["problems"] = [p.as_dict() for p in error.problems]
-    return error_response(status_of(error), error.message, field_errors(error), **extra)
+        from ..pages.deploy_texts import problem_as_dict, problem_text
+        with force_locale("en"):  # the API speaks English
+            first = problem_text(error.problems[0]) if error.problems else "invalid files"
+            return error_response(status_of(error), f"{len(error.problems)} problem(s) in the uploaded files: {first}",
+                                  field_errors(error), problems=[problem_as_dict(p) for p in error.problems])
+    return error_response(status_of(error), error.message, field_errors(error))
 
 
 def handle_concurrent(error: Exception):

@@ -10,6 +10,7 @@ from engine import (InvalidBundle, Problem, ProposedVersion, approve, get_propos
                     pending_versions, permissions, reject, submit, validate, versions_of)
 
 from .. import db
+from ..pages.deploy_texts import problem_as_dict
 from ..downloads import content_disposition
 from . import errors, representations
 from .base import ApiBlueprint
@@ -73,9 +74,9 @@ def _uploaded(files) -> tuple[dict[str, bytes], list[Problem]]:
     for index, upload in enumerate(files, start=1):
         name = Path(upload.filename or "").name
         if not name or "\x00" in name:
-            problems.append(Problem(f"file {index}", None, None, "this file has no usable name"))
+            problems.append(Problem(f"file {index}", None, None, "upload.unnamed"))
         elif name in bundle:
-            problems.append(Problem(name, None, None, "this file was uploaded twice"))
+            problems.append(Problem(name, None, None, "upload.twice"))
         else:
             bundle[name] = upload.read()
     return bundle, problems
@@ -91,7 +92,7 @@ def validate_bundle(upload):
     bundle, problems = _uploaded(upload["files"])
     if not problems:
         problems = validate(bundle)
-    return {"valid": not problems, "problems": [p.as_dict() for p in problems]}
+    return {"valid": not problems, "problems": [problem_as_dict(p) for p in problems]}
 
 
 @blp.route("/deploy", methods=["POST"])

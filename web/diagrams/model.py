@@ -47,7 +47,8 @@ class _Box:
 def _parse_bpmn(bpmn: bytes) -> etree._Element:
     root = parse_xml(bpmn, "diagram.bpmn")
     if not is_bpmn(root):
-        raise InvalidBundle([Problem("diagram.bpmn", None, None, "not a BPMN 2.0 definitions file")])
+        raise InvalidBundle([Problem("diagram.bpmn", root.sourceline, None, "file.not_bpmn",
+                                     {"root": f"<{etree.QName(root).localname}>"})])
     return root
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 
+from flask_babel import gettext, lazy_gettext as _l
 from lxml import etree
 
 from engine.xml import BPMN_NS
@@ -15,10 +16,11 @@ from .model import (_EDGE, _LABEL, _SHAPE, _SUBPROCESSES, _Box, _bounds, _choose
 from .shapes import _Shapes
 from .svg import SVG_NS, _add, _n
 
-NO_LAYOUT_TEXT = "Aucune mise en page dans ce fichier / No layout in this file"
-WAITING_TEXT = "En attente / waiting"
-DONE_TEXT = "Terminé / done"
-DEFAULT_TITLE = "Diagramme BPMN / BPMN diagram"
+# Words in the drawing, in the reader's language (English outside a request: tests, scripts).
+NO_LAYOUT_TEXT = _l("No layout in this file")
+WAITING_TEXT = _l("Waiting")
+DONE_TEXT = _l("Done")
+DEFAULT_TITLE = _l("BPMN diagram")
 
 MARGIN = 20
 
@@ -89,7 +91,7 @@ def render_svg(bpmn: bytes, *, process_id: str | None = None, completed: Collect
     done_ids = set(completed) - waiting_ids
     flows = set(taken_flows) or _inferred_flows(model, done_ids | waiting_ids)
     drawing = _Drawing(model, plane, done_ids | flows, waiting_ids)
-    return drawing.render(title or _plane_name(plane, model) or DEFAULT_TITLE)
+    return drawing.render(title or _plane_name(plane, model) or str(DEFAULT_TITLE))
 
 
 _LAYERS = ("pools", "lanes", "containers", "nodes", "flows", "attached", "overlay", "labels")
@@ -132,7 +134,7 @@ class _Drawing(_Shapes, _Edges):
     def _summary(self) -> str:
         names = [_name(self.model.get(i)) or i for i in sorted(self.waiting)
                  if i in self.drawn]
-        return f"{WAITING_TEXT}: {', '.join(names)}" if names else ""
+        return gettext("Waiting: %(steps)s", steps=", ".join(names)) if names else ""
 
     def _z(self, di: etree._Element, order: int) -> tuple:
         el = self.model.get(di.get("bpmnElement") or "")
@@ -163,7 +165,7 @@ class _Drawing(_Shapes, _Edges):
         group = _add(self.layers[layer], "g", class_=classes, data_element_id=element_id,
                      data_di_id=di.get("id"))
         name = _label_text(el, self.model) if el is not None else ""
-        cue = {"waiting": WAITING_TEXT, "done": DONE_TEXT}.get(state, "")
+        cue = str({"waiting": WAITING_TEXT, "done": DONE_TEXT}.get(state, ""))
         if name or cue:
             _add(group, "title", " — ".join(part for part in (name, cue) if part))
         return group
@@ -203,13 +205,14 @@ class _Drawing(_Shapes, _Edges):
 
 
 def _no_layout_svg(title: str | None) -> str:
+    text = str(NO_LAYOUT_TEXT)
     svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
     for key, value in (("viewBox", "0 0 420 60"), ("width", "420"), ("height", "60"),
-                       ("role", "img"), ("aria-label", NO_LAYOUT_TEXT),
+                       ("role", "img"), ("aria-label", text),
                        ("class", "bpmn-diagram no-layout")):
         svg.set(key, value)
-    _add(svg, "title", f"{title} — {NO_LAYOUT_TEXT}" if title else NO_LAYOUT_TEXT)
+    _add(svg, "title", f"{title} — {text}" if title else text)
     _add(svg, "style", _CSS)
     _add(svg, "rect", x=1.0, y=1.0, width=418.0, height=58.0, rx=6.0, class_="body thin dashed")
-    _add(svg, "text", NO_LAYOUT_TEXT, x=210.0, y=35.0, text_anchor="middle", class_="no-layout")
+    _add(svg, "text", text, x=210.0, y=35.0, text_anchor="middle", class_="no-layout")
     return etree.tostring(svg, encoding="unicode")

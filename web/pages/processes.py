@@ -21,11 +21,14 @@ from .. import db
 from ..diagrams import has_layout, render_svg
 from ..downloads import content_disposition
 from ..security import current_actor
+from .deploy_texts import change_text, problem_text
 from .errors import Refused
 from .labels import CHANGE_CATEGORY_LABELS, CHANGE_KIND_LABELS
 from .people import people
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
+bp.add_app_template_filter(problem_text, "problem")
+bp.add_app_template_filter(change_text, "change")
 ALLOWED_SUFFIXES = (".bpmn", ".dmn")
 
 
