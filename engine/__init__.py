@@ -4,6 +4,7 @@ This package never imports Flask: the web layer, the command line, the worker an
 use the same functions, each taking an explicit Session and acting user. Callers own the
 transaction (see `engine.db.unit_of_work`).
 """
+from .bundle import BPMN, DMN, Bundle, kind_of
 from .audit import EVENT_TYPES, EventType, Verification, verify as verify_audit
 from .clock import frozen_at, now
 from .diff import Change, diff_bundles
@@ -13,8 +14,8 @@ from .errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFou
 from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Organisation, OutboxMessage,
                      ProcessFile, ProcessVersion, ProposedFile, ProposedVersion, Timer, User)
 from .org import DEMO_ORGANISATION, ROLES, find_user, load_organisation, load_organisation_file, manager_of
-from .registry import (PROCESSES_DIR, Deployment, bundle_of, checksum, deploy, deploy_folder, get_version,
-                       list_processes, running_counts, validate, versions_of)
+from .registry import (PROCESSES_DIR, Deployment, bundle_of, bundles_in, checksum, deploy, deploy_folder,
+                       get_version, list_processes, running_counts, validate, versions_of)
 from .review import AuthorStep, approve, get_proposed, pending_versions, reject, steps_assigned_to, submit
 from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
                       run_due_timers, start_instance)
@@ -43,7 +44,7 @@ __all__ = [
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
     "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
-    "validate_bundle",
+    "validate_bundle", "Bundle", "kind_of", "BPMN", "DMN", "bundles_in",
     # four eyes on deploys
     "submit", "pending_versions", "get_proposed", "approve", "reject", "steps_assigned_to", "AuthorStep",
     # instances and tasks

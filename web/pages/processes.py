@@ -8,12 +8,11 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import (InvalidBundle, NotFound, ProposedVersion, approve, bundle_of, checksum, get_proposed,
-                    get_version, list_processes, pending_versions, permissions, reject, running_counts,
-                    steps_assigned_to, submit, validate, versions_of)
+from engine import (Bundle, InvalidBundle, NotFound, ProposedVersion, approve, bundle_of, checksum,
+                    get_proposed, get_version, kind_of, list_processes, pending_versions, permissions, reject,
+                    running_counts, steps_assigned_to, submit, validate, versions_of)
 from engine.diff import diff_bundles
 from engine.review import bundle_of as proposed_bundle
-from engine.xml import BPMN_NS, parse_xml
 
 from .. import db
 from ..diagrams import has_layout, render_svg
@@ -25,7 +24,6 @@ from .labels import CHANGE_CATEGORY_LABELS, CHANGE_KIND_LABELS
 from .people import people
 
 bp = Blueprint("processes", __name__, url_prefix="/processes")
-ALLOWED_SUFFIXES = (".bpmn", ".dmn")
 
 
 @bp.before_request
@@ -98,7 +96,7 @@ def upload():
     problems = validate(files)
     if problems:
         return render_template("processes/upload.html", errors=[], problems=problems, comment=comment), 422
-    key = _process_key(files)
+    key = files.key
     try:
         current = get_version(db.session(), key)
     except NotFound:
@@ -111,52 +109,44 @@ def upload():
     return redirect(url_for("processes.review", token=token), 303)
 
 
-def _received_files() -> tuple[dict[str, bytes], list[str]]:
+def _received_files() -> tuple[Bundle, list[str]]:
     files: dict[str, bytes] = {}
     errors: list[str] = []
     for upload in request.files.getlist("files"):
         name = Path(upload.filename or "").name
         if not name or not name.isprintable():  # no browser sends a NUL or a newline in a file name
             continue
-        if not name.lower().endswith(ALLOWED_SUFFIXES):
+        if kind_of(name) is None:
             errors.append(_("“%(name)s” is not a .bpmn or .dmn file.", name=name))
             continue
         files[name] = upload.read()
-    bpmn = [n for n in files if n.lower().endswith(".bpmn")]
-    if not errors and len(bpmn) != 1:
-        errors.append(_("Choose one .bpmn file (and the .dmn files it uses).") if not bpmn
+    bundle = Bundle(files)
+    if not errors and len(bundle.bpmn_names) != 1:
+        errors.append(_("Choose one .bpmn file (and the .dmn files it uses).") if not bundle.bpmn_names
                       else _("Send one .bpmn file at a time."))
-    return files, errors
+    return bundle, errors
 
 
-def _process_key(files: dict[str, bytes]) -> str:
-    """The id of the executable process the bundle defines (validated beforehand)."""
-    name = next(n for n in files if n.lower().endswith(".bpmn"))
-    root = parse_xml(files[name], name)
-    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
-    executable = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
-    return next((p for p in executable if p not in called), executable[0])
-
-
-def _review(staged: uploads.Staged, problems=(), comment: str | None = None, status: int = 200):
+def _review(staged: uploads.Staged, files: Bundle, problems=(), comment: str | None = None, status: int = 200):
+    """The review page of staged `files` (their Bundle, parsed once for the whole page)."""
     session = db.session()
-    key = _process_key(staged.files)
+    key = files.key
     try:
         current = get_version(session, key)
     except NotFound:
         current = None
-    changes = diff_bundles(bundle_of(current), staged.files) if current is not None else []
+    changes = diff_bundles(bundle_of(current), files) if current is not None else []
     groups: dict[str, list] = {}
     for change in changes:
         groups.setdefault(change.category, []).append(change)
     return render_template(
         "processes/review.html", staged=staged, key=key, current=current, groups=groups, changes=changes,
         four_eyes=current_app.config["FOUR_EYES_DEPLOY"],
-        own_steps=steps_assigned_to(staged.files, current_actor().username), own_steps_author=current_actor().name,
+        own_steps=steps_assigned_to(files, current_actor().username), own_steps_author=current_actor().name,
         category_labels=CHANGE_CATEGORY_LABELS, kind_labels=CHANGE_KIND_LABELS, problems=list(problems),
         running=sum(running_counts(session, key).values()) if current else 0,
         comment=staged.comment if comment is None else comment,
-        has_layout=has_layout(staged.files[next(n for n in staged.files if n.lower().endswith(".bpmn"))]),
+        has_layout=has_layout(files[files.bpmn_name]),
     ), status
 
 
@@ -170,27 +160,28 @@ def _staged(token: str) -> uploads.Staged:
 @bp.get("/upload/<token>")
 def review(token: str):
     staged = _staged(token)
-    return _review(staged, problems=validate(staged.files))
+    files = Bundle(staged.files)
+    return _review(staged, files, problems=validate(files))
 
 
 @bp.get("/upload/<token>/diagram.svg")
 def staged_diagram(token: str):
-    staged = _staged(token)
-    bpmn = staged.files[next(n for n in staged.files if n.lower().endswith(".bpmn"))]
-    svg = render_svg(bpmn, process_id=_process_key(staged.files), title=_("The new version"))
+    files = Bundle(_staged(token).files)
+    svg = render_svg(files[files.bpmn_name], process_id=files.key, title=_("The new version"))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
 @bp.post("/upload/<token>")
 def confirm(token: str):
     staged = _staged(token)
+    files = Bundle(staged.files)
     comment = request.form.get("comment", "").strip()
     try:
-        result = submit(db.session(), staged.files, current_actor(), comment,
+        result = submit(db.session(), files, current_actor(), comment,
                         four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
     except InvalidBundle as err:
         db.session().rollback()
-        return _review(staged, problems=err.problems, comment=comment, status=422)
+        return _review(staged, files, problems=err.problems, comment=comment, status=422)
     db.commit()
     uploads.discard(token)
     if isinstance(result, ProposedVersion):
