@@ -127,9 +127,13 @@ def _received_files() -> tuple[Bundle, list[str]]:
     return bundle, errors
 
 
-def _review(staged: uploads.Staged, files: Bundle, problems=(), comment: str | None = None, status: int = 200):
-    """The review page of staged `files` (their Bundle, parsed once for the whole page)."""
+def _review(staged: uploads.Staged, problems=None, comment: str | None = None, status: int = 200):
+    """The review page of staged files: their `problems` (those of a failed deployment; None:
+    validate them here). The files are parsed once for the whole page."""
     session = db.session()
+    files = Bundle(staged.files)
+    if problems is None:
+        problems = validate(files)
     key = files.key
     try:
         current = get_version(session, key)
@@ -160,8 +164,7 @@ def _staged(token: str) -> uploads.Staged:
 @bp.get("/upload/<token>")
 def review(token: str):
     staged = _staged(token)
-    files = Bundle(staged.files)
-    return _review(staged, files, problems=validate(files))
+    return _review(staged)
 
 
 @bp.get("/upload/<token>/diagram.svg")
@@ -174,14 +177,13 @@ def staged_diagram(token: str):
 @bp.post("/upload/<token>")
 def confirm(token: str):
     staged = _staged(token)
-    files = Bundle(staged.files)
     comment = request.form.get("comment", "").strip()
     try:
-        result = submit(db.session(), files, current_actor(), comment,
+        result = submit(db.session(), staged.files, current_actor(), comment,
                         four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
     except InvalidBundle as err:
         db.session().rollback()
-        return _review(staged, files, problems=err.problems, comment=comment, status=422)
+        return _review(staged, problems=err.problems, comment=comment, status=422)
     db.commit()
     uploads.discard(token)
     if isinstance(result, ProposedVersion):
