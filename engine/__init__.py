@@ -4,6 +4,7 @@ This package never imports Flask: the web layer, the command line, the worker an
 use the same functions, each taking an explicit Session and acting user. Callers own the
 transaction (see `engine.db.unit_of_work`).
 """
+from .bundle import BPMN, DMN, Bundle, kind_of
 from .audit import EVENT_TYPES, EventType, Verification, verify as verify_audit
 from .clock import frozen_at, now
 from .diff import CHANGE_CODES, FACTS as CHANGE_FACTS, Change, diff_bundles
@@ -14,8 +15,8 @@ from .models import (ApiToken, AuditEvent, Directorate, HumanTask, Instance, Org
                      ProcessFile, ProcessVersion, ProposedFile, ProposedVersion, StagedFile, StagedUpload, Timer,
                      User)
 from .org import DEMO_ORGANISATION, ROLES, find_user, load_organisation, load_organisation_file, manager_of
-from .registry import (PROCESSES_DIR, Deployment, bundle_of, checksum, deploy, deploy_folder, get_version,
-                       list_processes, running_counts, validate, versions_of)
+from .registry import (PROCESSES_DIR, Deployment, bundle_of, bundles_in, checksum, deploy, deploy_folder,
+                       get_version, list_processes, running_counts, validate, versions_of)
 from .staging import discard_staged_upload, get_staged_upload, purge_staged_uploads, stage_upload
 from .review import AuthorStep, approve, get_proposed, pending_versions, reject, steps_assigned_to, submit
 from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
@@ -46,7 +47,7 @@ __all__ = [
     # process definitions
     "deploy", "deploy_folder", "validate", "checksum", "get_version", "list_processes", "versions_of",
     "running_counts", "bundle_of", "Deployment", "PROCESSES_DIR", "diff_bundles", "Change",
-    "CHANGE_CODES", "CHANGE_FACTS", "validate_bundle", "CODE_KINDS",
+    "CHANGE_CODES", "CHANGE_FACTS", "validate_bundle", "CODE_KINDS", "Bundle", "kind_of", "BPMN", "DMN", "bundles_in",
     # uploads checked, waiting for their uploader's confirmation
     "stage_upload", "get_staged_upload", "discard_staged_upload", "purge_staged_uploads",
     # four eyes on deploys

@@ -8,6 +8,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, I
                         LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .bundle import bpmn_name_of
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -91,6 +93,14 @@ def roles_held(roles: list[str] | None) -> list[str]:
 
 # --- process definitions ------------------------------------------------------------------------
 
+def _bpmn_file(files: list):
+    name = bpmn_name_of(f.filename for f in files)
+    found = next((f for f in files if f.filename == name), None)
+    if found is None:  # deploying and proposing check that there is one
+        raise LookupError("these files have no single BPMN file")
+    return found
+
+
 class ProcessVersion(Base):
     """One deployed version of a process: the exact files, their checksum and who deployed them."""
 
@@ -116,7 +126,8 @@ class ProcessVersion(Base):
 
     @property
     def bpmn_file(self) -> ProcessFile:
-        return next(f for f in self.files if f.filename.endswith(".bpmn"))
+        """The BPMN file, whatever the case of its name (`engine.bundle` says which file it is)."""
+        return _bpmn_file(self.files)
 
 
 class ProcessFile(Base):
@@ -153,7 +164,8 @@ class ProposedVersion(Base):
 
     @property
     def bpmn_file(self) -> ProposedFile:
-        return next(f for f in self.files if f.filename.endswith(".bpmn"))
+        """The BPMN file, whatever the case of its name (`engine.bundle` says which file it is)."""
+        return _bpmn_file(self.files)
 
 
 class ProposedFile(Base):

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import audit, clock, spiff
+from .bundle import BPMN, DMN, Bundle, kind_of
 from .errors import InvalidBundle, NotFound, Problem
 from .lru import Lru
 from .models import Instance, ProcessFile, ProcessVersion
 from .validation import validate_bundle as _static_problems
-from .xml import BPMN_NS, CAMUNDA_NS, parse_xml
 
 PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
 
@@ -35,7 +35,9 @@ def checksum(files: Mapping[str, bytes]) -> str:
 
 
 def validate(files: Mapping[str, bytes]) -> list[Problem]:
-    """Every problem that would prevent deploying `files`; empty when the bundle is deployable."""
+    """Every problem that would prevent deploying `files` (a Bundle or name -> content); empty
+    when the bundle is deployable."""
+    files = Bundle.of(files)
     problems = _static_problems(files)
     if problems:
         return problems
@@ -46,24 +48,17 @@ def validate(files: Mapping[str, bytes]) -> list[Problem]:
     return []
 
 
-def _bpmn_name(files: Mapping[str, bytes]) -> str:
-    return next(name for name in files if name.lower().endswith(".bpmn"))
-
-
-def _parse(files: Mapping[str, bytes]):
-    """Parse with SpiffWorkflow; returns (process key, spec, subprocess specs, bpmn root)."""
+def _parse(files: Bundle):
+    """Parse with SpiffWorkflow; returns (process key, spec, subprocess specs)."""
     parser = spiff.PasserelleParser()
-    bpmn_name = _bpmn_name(files)
-    root = None
+    bpmn_name = files.bpmn_name
     try:
-        for name, content in files.items():
-            tree = parse_xml(content, name)
-            if name.lower().endswith(".dmn"):
-                parser.add_dmn_xml(tree, filename=name)
-            else:
-                root = tree
-                parser.add_bpmn_xml(tree, filename=name)
-        key = _main_process_id(root, bpmn_name)
+        for name in files.dmn_names:
+            parser.add_dmn_xml(files.root(name), filename=name)
+        parser.add_bpmn_xml(files.root(bpmn_name), filename=bpmn_name)
+        key = files.key
+        if key is None:
+            raise InvalidBundle([Problem(bpmn_name, None, None, "process.none_executable")])
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
@@ -78,26 +73,7 @@ def _parse(files: Mapping[str, bytes]):
         spiff.dump_specs(spec, subprocess_specs)
     except Exception as err:
         raise InvalidBundle([Problem(bpmn_name, None, None, "spiff.cannot_store", {"detail": str(err)})]) from None
-    return key, spec, subprocess_specs, root
-
-
-def _main_process_id(root, filename: str) -> str:
-    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
-    if not processes:
-        raise InvalidBundle([Problem(filename, None, None, "process.none_executable")])
-    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
-    top = [p for p in processes if p.get("id") not in called]
-    return (top or processes)[0].get("id")
-
-
-def _describe(root, key: str) -> tuple[str, str, list[str]]:
-    process = next(p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == key)
-    docs = process.find(f"{{{BPMN_NS}}}documentation")
-    props = {p.get("name"): p.get("value") for p in process.iterfind(
-        f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")}
-    roles = [r.strip() for r in (props.get("starter_roles") or "agent").split(",") if r.strip()]
-    description = " ".join((docs.text or "").split()) if docs is not None else ""
-    return process.get("name") or key, description, roles
+    return key, spec, subprocess_specs
 
 
 def identify(files: Mapping[str, bytes]) -> tuple[str, str, str]:
@@ -109,12 +85,15 @@ def identify(files: Mapping[str, bytes]) -> tuple[str, str, str]:
     problems = _static_problems(files)
     if problems:
         raise InvalidBundle(problems)
-    key, _spec, _subprocess_specs, root = _parse(files)
-    return key, _describe(root, key)[0], checksum(files)
+    key, _spec, _subprocess_specs = _parse(files)
+    return key, files.name, checksum(files)
 
 
-def _named(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    return {Path(name).name: bytes(content) for name, content in files.items()}
+def _named(files: Mapping[str, bytes]) -> Bundle:
+    """The bundle with its files named without their folders (the same Bundle if they are)."""
+    if all(Path(name).name == name for name in files):
+        return Bundle.of(files)
+    return Bundle({Path(name).name: content for name, content in files.items()})
 
 
 def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: str = "",
@@ -129,17 +108,17 @@ def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: st
     problems = _static_problems(files)
     if problems:
         raise InvalidBundle(problems)
-    key, spec, subprocess_specs, root = _parse(files)
+    key, spec, subprocess_specs = _parse(files)
     digest = checksum(files)
     latest = latest_version(session, key)
     if latest is not None and latest.checksum == digest:
         return Deployment(latest, False)
-    name, description, roles = _describe(root, key)
     version = ProcessVersion(
-        process_key=key, version=(latest.version + 1) if latest else 1, name=name, description=description,
-        checksum=digest, author=author or actor, deployed_by=actor, deployed_at=clock.now(), comment=comment or "",
-        starter_roles=roles, spec_json=spiff.dump_specs(spec, subprocess_specs),
-        files=[ProcessFile(filename=n, content=c) for n, c in sorted(files.items(), key=lambda i: not i[0].endswith(".bpmn"))],
+        process_key=key, version=(latest.version + 1) if latest else 1, name=files.name,
+        description=files.description, checksum=digest, author=author or actor, deployed_by=actor,
+        deployed_at=clock.now(), comment=comment or "", starter_roles=files.starter_roles,
+        spec_json=spiff.dump_specs(spec, subprocess_specs),
+        files=[ProcessFile(filename=n, content=c) for n, c in files.stored_order()],
     )
     session.add(version)
     session.flush()
@@ -149,14 +128,15 @@ def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: st
     return Deployment(version, True)
 
 
-def bundles_in(folder: Path) -> dict[str, dict[str, bytes]]:
-    """The bundles of a processes/ folder: one per sub-folder (or per .bpmn file at top level)."""
-    bundles: dict[str, dict[str, bytes]] = {}
-    for bpmn in sorted(folder.rglob("*.bpmn")):
-        bundle = {bpmn.name: bpmn.read_bytes()}
-        if bpmn.parent != folder:
-            bundle.update({d.name: d.read_bytes() for d in sorted(bpmn.parent.glob("*.dmn"))})
-        bundles[str(bpmn.relative_to(folder))] = bundle
+def bundles_in(folder: Path) -> dict[str, Bundle]:
+    """The bundles of a processes/ folder by the path of their BPMN file: one per BPMN file, with
+    the DMN files of its sub-folder (none at top level)."""
+    found = sorted(path for path in folder.rglob("*") if path.is_file() and kind_of(path.name) is not None)
+    bundles: dict[str, Bundle] = {}
+    for bpmn in (path for path in found if kind_of(path.name) == BPMN):
+        tables = [] if bpmn.parent == folder else [
+            path for path in found if path.parent == bpmn.parent and kind_of(path.name) == DMN]
+        bundles[str(bpmn.relative_to(folder))] = Bundle({p.name: p.read_bytes() for p in [bpmn, *tables]})
     return bundles
 
 
@@ -213,7 +193,7 @@ def current_specs(version: ProcessVersion) -> str:
     """The version's serialized specs, re-parsed from its stored files when they were written by an
     older SpiffWorkflow (a library upgrade must not strand deployed versions)."""
     if not spiff.specs_are_current(version.spec_json):
-        _key, spec, subprocess_specs, _root = _parse(bundle_of(version))
+        _key, spec, subprocess_specs = _parse(bundle_of(version))
         version.spec_json = spiff.dump_specs(spec, subprocess_specs)
     return version.spec_json
 
@@ -240,5 +220,6 @@ def restore_workflow(instance: Instance, script_engine):
     return spiff.load_state(instance.state, parsed_specs(version), stored, script_engine, spec_json)
 
 
-def bundle_of(version: ProcessVersion) -> dict[str, bytes]:
-    return {f.filename: f.content for f in version.files}
+def bundle_of(version: ProcessVersion) -> Bundle:
+    """The files of a deployed version, as a Bundle."""
+    return Bundle.of_stored(version.files)

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, permissions, registry
 from .assignment import parse_expression, split_list
-from .errors import Conflict, InvalidBundle, NotFound
+from .bundle import Bundle
+from .errors import Conflict, NotFound
 from .models import ProposedFile, ProposedVersion, User
-from .xml import BPMN_NS, CAMUNDA_NS, parse_xml
+from .xml import BPMN_NS, CAMUNDA_NS
 
 __all__ = ["AuthorStep", "approve", "get_proposed", "pending_versions", "reject", "steps_assigned_to", "submit"]
 
@@ -43,6 +44,7 @@ def submit(session: Session, files: Mapping[str, bytes], actor: User, comment: s
     Raises PermissionDenied unless `actor` may deploy, InvalidBundle if a file is at fault.
     """
     permissions.require(permissions.can_deploy(actor), "only process owners may deploy processes")
+    files = Bundle.of(files)
     if not four_eyes:
         return registry.deploy(session, files, actor.username, comment)
     key, name, digest = registry.identify(files)
@@ -56,8 +58,7 @@ def submit(session: Session, files: Mapping[str, bytes], actor: User, comment: s
     proposed = ProposedVersion(
         process_key=key, name=name, checksum=digest, author=actor.username, proposed_at=clock.now(),
         comment=comment or "", status="pending", review_comment="",
-        files=[ProposedFile(filename=n, content=bytes(c)) for n, c in sorted(
-            files.items(), key=lambda item: not item[0].lower().endswith(".bpmn"))])
+        files=[ProposedFile(filename=n, content=c) for n, c in files.stored_order()])
     session.add(proposed)
     session.flush()
     audit.record(session, audit.EventType.PROCESS_PROPOSED, actor.username, process_key=key, data={
@@ -119,19 +120,16 @@ def reject(session: Session, proposed_id: int, reviewer: User, comment: str = ""
     return proposed
 
 
-def bundle_of(proposed: ProposedVersion) -> dict[str, bytes]:
-    return {f.filename: f.content for f in proposed.files}
+def bundle_of(proposed: ProposedVersion) -> Bundle:
+    """The files of a proposed version, as a Bundle."""
+    return Bundle.of_stored(proposed.files)
 
 
 def steps_assigned_to(files: Mapping[str, bytes], username: str) -> list[AuthorStep]:
     """The steps of the bundle's diagram that name `username` as their assignee or a candidate user
     (written as is, not `${...}`): what a reviewer must see when `username` wrote the diagram."""
-    name = next((n for n in files if n.lower().endswith(".bpmn")), None)
-    if name is None:
-        return []
-    try:
-        root = parse_xml(files[name], name)
-    except InvalidBundle:
+    root = Bundle.of(files).bpmn_root
+    if root is None:
         return []
     found: list[AuthorStep] = []
     for element in root.iter(f"{{{BPMN_NS}}}*"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import warnings
-from pathlib import PurePath
 from typing import Iterator, Mapping
 
 from lxml import etree
@@ -17,10 +16,11 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from .assignment import invalid_expressions
+from .bundle import BPMN, DMN, Bundle, kind_of
 from .errors import InvalidBundle, Problem
 from .sandbox import check_code
 from .sandbox.timer_bounds import KINDS as TIMER_KINDS, constant_problem
-from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, DMN_NAMESPACES, is_bpmn, is_dmn, parse_xml
+from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, DMN_NAMESPACES, is_bpmn, is_dmn
 
 __all__ = ["validate_bundle"]
 
@@ -53,24 +53,26 @@ _MAX_QUESTION_MARKS = 16
 
 
 def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
-    """Every problem that would keep `files` (name -> content) from being deployed; [] if none.
+    """Every problem that would keep `files` (name -> content, or a Bundle, whose parsed files are
+    reused) from being deployed; [] if none.
 
     A bundle is exactly one `.bpmn` file plus the `.dmn` files its business rule tasks use. Nothing
     raises: hostile or broken input comes back as Problems.
     """
+    files = Bundle.of(files)
     if not files:
         return [Problem(UPLOAD, None, None, "upload.empty")]
     problems: list[Problem] = []
     bpmn: dict[str, etree._Element] = {}
     dmn: dict[str, etree._Element] = {}
-    for name, content in files.items():
+    for name in files:
         if len(name) > 255:  # the size of process_file.filename
             problems.append(Problem(name[:60] + "…", None, None, "file.name_too_long"))
             continue
-        root = _load(name, content, problems)
+        root = _load(files, name, problems)
         if root is not None:
-            (bpmn if _suffix(name) == ".bpmn" else dmn)[name] = root
-    bpmn_names = [name for name in files if _suffix(name) == ".bpmn"]
+            (bpmn if kind_of(name) == BPMN else dmn)[name] = root
+    bpmn_names = files.bpmn_names
     if not bpmn_names:
         problems.append(Problem(UPLOAD, None, None, "upload.no_bpmn"))
     elif len(bpmn_names) > 1:
@@ -80,7 +82,7 @@ def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
     for name, root in {**bpmn, **dmn}.items():
         structure += _duplicate_ids(name, root)
     decisions = _decisions(dmn, structure)
-    all_dmn_loaded = len(dmn) == sum(_suffix(name) == ".dmn" for name in files)
+    all_dmn_loaded = len(dmn) == len(files.dmn_names)
     for name, root in bpmn.items():
         structure += _processes(name, root)
         structure += _flows(name, root)
@@ -99,27 +101,23 @@ def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
 
 # --- files ----------------------------------------------------------------------------------------
 
-def _suffix(name: str) -> str:
-    return PurePath(name).suffix.lower()
-
-
-def _load(name: str, content: bytes, problems: list[Problem]) -> etree._Element | None:
-    kind = _suffix(name)
-    if kind not in (".bpmn", ".dmn"):
+def _load(files: Bundle, name: str, problems: list[Problem]) -> etree._Element | None:
+    kind = kind_of(name)
+    if kind is None:
         problems.append(Problem(name, None, None, "file.wrong_kind"))
         return None
-    if not content.strip():
+    if not files[name].strip():
         problems.append(Problem(name, None, None, "file.empty"))
         return None
     try:
-        root = parse_xml(content, name)
+        root = files.root(name)
     except InvalidBundle as err:
         problems.extend(err.problems)
         return None
-    if kind == ".bpmn" and not is_bpmn(root):
+    if kind == BPMN and not is_bpmn(root):
         problems.append(Problem(name, root.sourceline, None, "file.not_bpmn", _describe(root)))
         return None
-    if kind == ".dmn" and not is_dmn(root):
+    if kind == DMN and not is_dmn(root):
         problems.append(Problem(name, root.sourceline, None, "file.not_dmn", _describe(root)))
         return None
     return root

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Mapping
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from engine import (InvalidBundle, InvalidData, deploy, load_organisation_file, unit_of_work, upgrade_schema)
-from engine.registry import bundles_in
+from engine import (InvalidBundle, InvalidData, bundles_in, deploy, load_organisation_file, unit_of_work,
+                    upgrade_schema)
 from engine.schema import setup_lock
 
 
@@ -64,7 +65,7 @@ def org_load(path):
 @with_appcontext
 def deploy_command(paths, comment, actor):
     """Deploy process bundles: folders (one bundle per sub-folder) or a .bpmn with its .dmn files."""
-    bundles: dict[str, dict[str, bytes]] = {}
+    bundles: dict[str, Mapping[str, bytes]] = {}
     loose = [Path(p) for p in paths if Path(p).is_file()]
     for path in (Path(p) for p in paths if Path(p).is_dir()):
         bundles.update(bundles_in(path))

@@ -8,7 +8,8 @@ from typing import NamedTuple
 from lxml import etree
 
 from ..errors import InvalidBundle, Problem
-from ..xml import BPMN_NS, CAMUNDA_NS, is_bpmn, is_dmn, parse_xml
+from ..bundle import BPMN, DMN, Bundle, kind_of
+from ..xml import BPMN_NS, CAMUNDA_NS, is_bpmn, is_dmn
 
 CATEGORIES = ("task", "event", "gateway", "flow", "form", "rule", "lane", "assignment", "process")
 
@@ -105,19 +106,17 @@ class _Bundle:
         self.lanes: dict[str, etree._Element] = {}
         self.decisions: dict[str, etree._Element] = {}
         self.model: dict[str, etree._Element] = {}
-        for filename in sorted(files):
-            suffix = filename.lower().rsplit(".", 1)[-1]
-            if suffix not in ("bpmn", "dmn"):
-                continue
-            root = parse_xml(files[filename], filename)
-            if suffix == "bpmn" and is_bpmn(root):
+        bundle = Bundle.of(files)
+        for filename in sorted(bundle.bpmn_names + bundle.dmn_names):
+            kind, root = kind_of(filename), bundle.root(filename)
+            if kind == BPMN and is_bpmn(root):
                 self._read_bpmn(root)
-            elif suffix == "dmn" and is_dmn(root):
+            elif kind == DMN and is_dmn(root):
                 ns = etree.QName(root).namespace
                 self.decisions.update((d.get("id"), d) for d in root.iter(f"{{{ns}}}decision"))
             else:
                 raise InvalidBundle([Problem(filename, None, None, "file.not_kind",
-                                             {"kind": suffix.upper(), "root": f"<{etree.QName(root).localname}>"})])
+                                             {"kind": kind[1:].upper(), "root": f"<{etree.QName(root).localname}>"})])
 
     def _read_bpmn(self, root: etree._Element) -> None:
         for el in root.iter(f"{_B}*"):

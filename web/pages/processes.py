@@ -9,13 +9,12 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import (InvalidBundle, NotFound, ProposedVersion, StagedUpload, approve, bundle_of, checksum,
-                    discard_staged_upload, get_proposed, get_staged_upload, get_version, list_processes,
+from engine import (Bundle, InvalidBundle, NotFound, ProposedVersion, StagedUpload, approve, bundle_of, checksum,
+                    discard_staged_upload, get_proposed, get_staged_upload, get_version, kind_of, list_processes,
                     pending_versions, permissions, reject, running_counts, stage_upload, steps_assigned_to, submit,
                     validate, versions_of)
 from engine.diff import diff_bundles
 from engine.review import bundle_of as proposed_bundle
-from engine.xml import BPMN_NS, parse_xml
 
 from .. import db
 from ..diagrams import has_layout, render_svg
@@ -29,7 +28,6 @@ from .people import people
 bp = Blueprint("processes", __name__, url_prefix="/processes")
 bp.add_app_template_filter(problem_text, "problem")
 bp.add_app_template_filter(change_text, "change")
-ALLOWED_SUFFIXES = (".bpmn", ".dmn")
 
 
 @bp.before_request
@@ -102,7 +100,7 @@ def upload():
     problems = validate(files)
     if problems:
         return render_template("processes/upload.html", errors=[], problems=problems, comment=comment), 422
-    key = _process_key(files)
+    key = files.key
     try:
         current = get_version(db.session(), key)
     except NotFound:
@@ -116,37 +114,32 @@ def upload():
     return redirect(url_for("processes.review", token=staged.token), 303)
 
 
-def _received_files() -> tuple[dict[str, bytes], list[str]]:
+def _received_files() -> tuple[Bundle, list[str]]:
     files: dict[str, bytes] = {}
     errors: list[str] = []
     for upload in request.files.getlist("files"):
         name = Path(upload.filename or "").name
         if not name or not name.isprintable():  # no browser sends a NUL or a newline in a file name
             continue
-        if not name.lower().endswith(ALLOWED_SUFFIXES):
+        if kind_of(name) is None:
             errors.append(_("“%(name)s” is not a .bpmn or .dmn file.", name=name))
             continue
         files[name] = upload.read()
-    bpmn = [n for n in files if n.lower().endswith(".bpmn")]
-    if not errors and len(bpmn) != 1:
-        errors.append(_("Choose one .bpmn file (and the .dmn files it uses).") if not bpmn
+    bundle = Bundle(files)
+    if not errors and len(bundle.bpmn_names) != 1:
+        errors.append(_("Choose one .bpmn file (and the .dmn files it uses).") if not bundle.bpmn_names
                       else _("Send one .bpmn file at a time."))
-    return files, errors
+    return bundle, errors
 
 
-def _process_key(files: dict[str, bytes]) -> str:
-    """The id of the executable process the bundle defines (validated beforehand)."""
-    name = next(n for n in files if n.lower().endswith(".bpmn"))
-    root = parse_xml(files[name], name)
-    called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
-    executable = [p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable") == "true"]
-    return next((p for p in executable if p not in called), executable[0])
-
-
-def _review(staged: StagedUpload, problems=(), comment: str | None = None, status: int = 200):
+def _review(staged: StagedUpload, problems=None, comment: str | None = None, status: int = 200):
+    """The review page of staged files: their `problems` (those of a failed deployment; None:
+    validate them here). The files are parsed once for the whole page."""
     session = db.session()
-    files = staged.bundle
-    key = _process_key(files)
+    files = Bundle(staged.bundle)
+    if problems is None:
+        problems = validate(files)
+    key = files.key
     try:
         current = get_version(session, key)
     except NotFound:
@@ -162,7 +155,7 @@ def _review(staged: StagedUpload, problems=(), comment: str | None = None, statu
         category_labels=CHANGE_CATEGORY_LABELS, kind_labels=CHANGE_KIND_LABELS, problems=list(problems),
         running=sum(running_counts(session, key).values()) if current else 0,
         comment=staged.comment if comment is None else comment,
-        has_layout=has_layout(files[next(n for n in files if n.lower().endswith(".bpmn"))]),
+        has_layout=has_layout(files[files.bpmn_name]),
     ), status
 
 
@@ -178,14 +171,13 @@ def _staged(token: str) -> StagedUpload:
 @bp.get("/upload/<token>")
 def review(token: str):
     staged = _staged(token)
-    return _review(staged, problems=validate(staged.bundle))
+    return _review(staged)
 
 
 @bp.get("/upload/<token>/diagram.svg")
 def staged_diagram(token: str):
-    files = _staged(token).bundle
-    bpmn = files[next(n for n in files if n.lower().endswith(".bpmn"))]
-    svg = render_svg(bpmn, process_id=_process_key(files), title=_("The new version"))
+    files = Bundle(_staged(token).bundle)
+    svg = render_svg(files[files.bpmn_name], process_id=files.key, title=_("The new version"))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
