@@ -13,6 +13,8 @@ reads as `failure.legacy` with its sentence as `text`.
 """
 from __future__ import annotations
 
+import json
+
 from .messages import Message, declare
 from .sandbox import find_forbidden
 
@@ -51,5 +53,5 @@ def stored_failure(stored: str | dict | None) -> Message | None:
     """The failure stored in `Instance.failure` (JSON text) or in an `instance_failed` event's
     `message` (a dict; a sentence in older events); None if there is none."""
     if isinstance(stored, dict):
-        return Message.from_dict(stored)
+        stored = json.dumps(stored, ensure_ascii=False)
     return Message.loads(stored, legacy=LEGACY)

@@ -33,6 +33,9 @@ TIMER_ERROR = declare("incident.timer_error", "error")  # the request could not 
 MAIL_REFUSED = declare("incident.mail_refused", "error")  # the server refused the address
 MAIL_UNREACHABLE = declare("incident.mail_unreachable", "error")  # the server could not be reached
 MAIL_REJECTED = declare("incident.mail_rejected", "error")  # any other refusal of the message
+# What is wrong with the name of an incident
+BAD_REF = declare("incident.bad_ref")  # an incident is named timer:<id> or message:<id>
+UNKNOWN_KIND = declare("incident.unknown_kind", "kinds")
 _LEGACY_NOT_FIRED = "the timer was due but the workflow did not fire it"  # as stored before codes
 _LIMIT = 2000  # characters of the error's words kept
 
@@ -148,7 +151,7 @@ def parse_ref(ref: str) -> tuple[str, int]:
     kind, _, number = str(ref).partition(":")
     if kind not in KINDS or not number.isdigit():
         raise InvalidData(f"an incident is named timer:<id> or message:<id>, not {ref!r}",
-                          {"incident": ["timer:<id> or message:<id>"]})
+                          {"incident": [Message(BAD_REF)]})
     return kind, int(number)
 
 
@@ -161,7 +164,7 @@ def retry_incident(session: Session, kind: str, id: int, actor: User, instance_i
     the timer of a request that has ended and can never fire).
     """
     if kind not in KINDS:
-        raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [f"one of {', '.join(KINDS)}"]})
+        raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [Message(UNKNOWN_KIND, kinds=list(KINDS))]})
     permissions.require(permissions.can_retry_incidents(actor), "only hr and admin may retry incidents")
     model = Timer if kind == "timer" else OutboxMessage
     row = session.get(model, id)

@@ -93,8 +93,11 @@ class Message:
             data = json.loads(text)
         except ValueError:
             data = None
-        if isinstance(data, dict) and isinstance(data.get("code"), str) and data["code"] in CODES:
-            return cls.from_dict(data)
+        if is_stored_message(data):
+            try:
+                return cls.from_dict(data)
+            except ValueError:  # a parameter this version does not know: read it as text
+                pass
         if legacy is None:
             raise ValueError(f"not a stored message: {text[:80]!r}")
         return cls(legacy, text=text)

@@ -91,6 +91,8 @@ PAGE: dict[str, Callable[[Params], str]] = {
     "incident.mail_refused": lambda p: _("the mail server refused this address"),
     "incident.mail_unreachable": lambda p: _("the mail server could not be reached"),
     "incident.mail_rejected": lambda p: _("the mail server did not accept the message"),
+    "incident.bad_ref": lambda p: _("Name an incident timer:<id> or message:<id>."),
+    "incident.unknown_kind": lambda p: _("Choose a date (timer) or an e-mail (message)."),
     # why an audit chain is broken (engine.audit)
     "audit.event_missing": lambda p: _("event no. %(seq)s is missing", seq=p["seq"]),
     "audit.not_linked": lambda p: _("it does not link to the event before it"),
@@ -161,6 +163,8 @@ API: dict[str, Callable[[Params], str]] = {
         "incident.mail_refused": "{error}",
         "incident.mail_unreachable": "{error}",
         "incident.mail_rejected": "{error}",
+        "incident.bad_ref": "timer:<id> or message:<id>",
+        "incident.unknown_kind": "one of {kinds}",
         "audit.event_missing": "event {seq} is missing",
         "audit.not_linked": "does not link to the previous event",
         "audit.hash_mismatch": "its content does not match its hash",
