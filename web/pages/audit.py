@@ -113,7 +113,7 @@ def trace(instance_id: int):
     names = people(session, {e.actor for e in events} | {instance.started_by})
     return render_template("audit/trace.html", instance=instance, events=events, check=check,
                            check_text=chain_status(check), names=names, status=status_label(instance),
-                           tone=status_tone(instance), pretty=_pretty)
+                           tone=status_tone(instance), pretty=_pretty, data_of=event_data)
 
 
 @bp.get("/requests/<int:instance_id>/trace.<any(csv, json):fmt>")
