@@ -28,7 +28,8 @@ from .validation import CODE_KINDS, validate_bundle
 from .schema import is_current as schema_is_current, upgrade as upgrade_schema
 from . import notifications
 from .incidents import Incident, incidents, retry_incident
-from .failures import Failure
+from .failures import failure_of, stored_failure
+from .messages import CODES as MESSAGE_CODES, Message
 from .mailer import SmtpSettings
 from .timers import PassReport, WorkerSettings, run_worker
 
@@ -64,5 +65,7 @@ __all__ = [
     "EventType", "EVENT_TYPES", "verify_audit", "Verification", "now", "frozen_at",
     # background work: the worker, outbox notifications, incidents
     "run_worker", "WorkerSettings", "SmtpSettings", "PassReport", "notifications", "incidents", "retry_incident",
-    "Incident", "Failure",
+    "Incident", "failure_of", "stored_failure",
+    # what the engine tells a person: a code and its parameters, put into words by the web
+    "Message", "MESSAGE_CODES",
 ]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from . import clock
 from .db import refuse_if_read_only
 from .errors import Conflict
+from .messages import Message, declare
 from .models import AuditEvent
 
 GENESIS = "0" * 64
@@ -136,12 +137,18 @@ def _forget_heads(session: Session, transaction) -> None:
         session.info.pop(_HEADS, None)
 
 
+# Why a chain is broken, at its first broken event
+EVENT_MISSING = declare("audit.event_missing", "seq")  # the event expected there is not
+NOT_LINKED = declare("audit.not_linked")  # it does not link to the previous event
+HASH_MISMATCH = declare("audit.hash_mismatch")  # its content does not match its hash
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
     events_checked: int
     first_broken: tuple[int | None, int] | None  # (instance_id, seq)
-    reason: str | None = None
+    reason: Message | None = None
 
 
 def verify(session: Session, instance_id: int | None = None, *, all_chains: bool = True) -> Verification:
@@ -164,11 +171,11 @@ def verify(session: Session, instance_id: int | None = None, *, all_chains: bool
             checked += 1
             broken = None
             if event.seq != expected_seq:
-                broken = f"event {expected_seq} is missing"
+                broken = Message(EVENT_MISSING, seq=expected_seq)
             elif event.prev_hash != expected_prev:
-                broken = "does not link to the previous event"
+                broken = Message(NOT_LINKED)
             elif _digest(_fields(event)) != event.hash:
-                broken = "its content does not match its hash"
+                broken = Message(HASH_MISMATCH)
             if broken:
                 return Verification(False, checked, (event.instance_id, event.seq), broken)
             expected_prev, expected_seq = event.hash, event.seq + 1

@@ -6,7 +6,7 @@
     ├── Conflict             the state changed under the actor: task no longer ready,
     │                        claimed by someone else, concurrent completion            (409)
     ├── InvalidData          submitted data breaks the form or a rule; `.errors` maps
-    │                        field -> [messages]                                        (422)
+    │                        field -> [Message] (engine.messages)                       (422)
     ├── InvalidBundle        a BPMN/DMN upload that cannot be deployed; `.problems`
     │                        lists Problem(file, line, element, code, params)           (422)
     └── ForbiddenCode        diagram code the sandbox refuses (import, dunder, ...)
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class PasserelleError(Exception):
@@ -43,7 +44,7 @@ class Conflict(PasserelleError):
 
 
 class InvalidData(PasserelleError):
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, errors: dict[str, list[Any]] | None = None):
         super().__init__(message)
         self.errors = errors or {}
 

@@ -1,64 +1,57 @@
-"""Why a request stopped, in words a process owner can act on: what went wrong, at which step of
+"""Why a request stopped, as data a process owner can act on: what went wrong, at which step of
 the diagram and, for a script, on which line.
 
-The engine stores the sentence in English (`Instance.failure` and the `instance_failed` event);
-`Failure.parse` splits it again so that a page can say it in its own language.
+`failure_of(err)` is a Message; the engine stores it as JSON (`Instance.failure`, the
+`instance_failed` event's `message`), and the web says it in the reader's language:
+
+    {"code": "failure.step_failed", "error": "ZeroDivisionError: division by zero",
+     "step": "Divide", "bpmn_id": "divide", "line": 1, "source": "share = time_share / 0"}
+
+`error` is the error's own words (a Python exception, the sandbox's reason), or a Message when the
+engine itself knows why (a value that cannot be stored). A row written before failures had codes
+reads as `failure.legacy` with its sentence as `text`.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import json
 
+from .messages import Message, declare
 from .sandbox import find_forbidden
 
-FORBIDDEN = "forbidden code in the diagram:"
-STOPPED = "the process could not go on:"
-_CODE_LIMIT = 200
-_WHERE = re.compile(r" — step «(?P<step>.*)» \((?P<bpmn_id>[^()]*)\)(?:, line (?P<line>\d+)(?:: (?P<code>.*))?)?$",
-                    re.DOTALL)
+_WHERE = ("error", "step", "bpmn_id", "line", "source")
+#: diagram code the sandbox refused (forbidden, too long, too large)
+FORBIDDEN_CODE = declare("failure.forbidden_code", *_WHERE)
+#: any other error of a step: a script, a condition, a decision table, a value not storable
+STEP_FAILED = declare("failure.step_failed", *_WHERE)
+#: a failure stored as a sentence, before failures had codes
+LEGACY = declare("failure.legacy", "text")
+CODES = (FORBIDDEN_CODE, STEP_FAILED, LEGACY)
+_SOURCE_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class Failure:
-    forbidden: bool  # diagram code the sandbox refused, else any other error
-    detail: str  # what went wrong (the error's own words)
-    step: str | None = None  # the name of the diagram element that failed
-    bpmn_id: str | None = None
-    line: int | None = None  # of the script, for a script task
-    code: str | None = None  # that line
+def failure_of(err: BaseException) -> Message:
+    """What `err`, which stopped a request, says: its code, its words, where it happened."""
+    forbidden = find_forbidden(err)
+    error: str | Message
+    if forbidden is not None:
+        error = forbidden.message
+    elif isinstance(getattr(err, "passerelle_message", None), Message):
+        error = err.passerelle_message
+    else:
+        text = str(err).strip()
+        error = text.splitlines()[0].strip() if text else type(err).__name__
+    spec = getattr(err, "task_spec", None)
+    bpmn_id = getattr(spec, "bpmn_id", None)
+    line = getattr(err, "line_number", None) or (getattr(forbidden, "line", None) if forbidden else None)
+    source = (getattr(err, "error_line", None) or "").strip()[:_SOURCE_LIMIT] or None
+    return Message(FORBIDDEN_CODE if forbidden is not None else STEP_FAILED, error=error,
+                   step=(getattr(spec, "bpmn_name", None) or bpmn_id) if bpmn_id else None, bpmn_id=bpmn_id,
+                   line=line or None, source=source if line else None)
 
-    @classmethod
-    def of(cls, err: BaseException) -> Failure:
-        forbidden = find_forbidden(err)
-        if forbidden is not None:
-            detail = forbidden.message
-        else:
-            text = str(err).strip()
-            detail = text.splitlines()[0].strip() if text else type(err).__name__
-        spec = getattr(err, "task_spec", None)
-        bpmn_id = getattr(spec, "bpmn_id", None)
-        line = getattr(err, "line_number", None) or (getattr(forbidden, "line", None) if forbidden else None)
-        code = (getattr(err, "error_line", None) or "").strip()[:_CODE_LIMIT] or None
-        return cls(forbidden is not None, detail, (getattr(spec, "bpmn_name", None) or bpmn_id) if bpmn_id else None,
-                   bpmn_id, line or None, code if line else None)
 
-    def __str__(self) -> str:
-        text = f"{FORBIDDEN if self.forbidden else STOPPED} {self.detail}"
-        if self.bpmn_id:
-            text += f" — step «{self.step}» ({self.bpmn_id})"
-            if self.line:
-                text += f", line {self.line}" + (f": {self.code}" if self.code else "")
-        return text
-
-    @classmethod
-    def parse(cls, text: str) -> Failure | None:
-        """The parts of a sentence `str(Failure)` wrote; None for any other text."""
-        forbidden = text.startswith(FORBIDDEN)
-        if not forbidden and not text.startswith(STOPPED):
-            return None
-        rest = text[len(FORBIDDEN if forbidden else STOPPED):].strip()
-        where = _WHERE.search(rest)
-        if where is None:
-            return cls(forbidden, rest)
-        return cls(forbidden, rest[:where.start()].strip(), where["step"], where["bpmn_id"],
-                   int(where["line"]) if where["line"] else None, where["code"])
+def stored_failure(stored: str | dict | None) -> Message | None:
+    """The failure stored in `Instance.failure` (JSON text) or in an `instance_failed` event's
+    `message` (a dict; a sentence in older events); None if there is none."""
+    if isinstance(stored, dict):
+        stored = json.dumps(stored, ensure_ascii=False)
+    return Message.loads(stored, legacy=LEGACY)

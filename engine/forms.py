@@ -10,11 +10,42 @@ from datetime import date
 from typing import Any, Callable
 
 from .errors import InvalidData
+from .messages import Message, declare
 from .values import text_problem
 
 TYPES = ("string", "long", "boolean", "date", "enum")
 _TRUE = {"true", "on", "1", "yes", "oui"}
 _FALSE = {"false", "off", "0", "no", "non", ""}
+
+# What validation says about a field (`InvalidData.errors` maps each field to a list of these).
+NOT_OBJECT = declare("form.not_object")  # the data sent is not an object of field values
+UNKNOWN_FIELD = declare("form.unknown_field")
+READ_ONLY = declare("form.read_only")
+REQUIRED = declare("form.required")
+REQUIRED_WHEN = declare("form.required_when", "field", "value")  # needed when `field` has `value`
+NOT_TEXT = declare("form.not_text")
+NOT_WHOLE_NUMBER = declare("form.not_whole_number")
+NOT_BOOLEAN = declare("form.not_boolean")
+NOT_DATE = declare("form.not_date")
+NOT_AN_OPTION = declare("form.not_an_option", "options")
+UNSUPPORTED_TYPE = declare("form.unsupported_type", "type")
+MIN = declare("form.min", "min")  # a number
+MAX = declare("form.max", "max")
+MIN_DATE = declare("form.min_date", "min")
+MAX_DATE = declare("form.max_date", "max")
+MIN_LENGTH = declare("form.min_length", "min")  # of a text
+MAX_LENGTH = declare("form.max_length", "max")
+MUST_BE_CHECKED = declare("form.must_be_checked")
+UNKNOWN_USER = declare("form.unknown_user", "value")
+MISSING_ROLE = declare("form.missing_role", "value", "role")
+UNKNOWN_ORGANISATION = declare("form.unknown_organisation", "value")
+ORGANISATION_KIND = declare("form.organisation_kind", "kind")  # an organisation of a kind not accepted
+
+
+class _Invalid(ValueError):
+    def __init__(self, message: Message):
+        super().__init__(message.code)
+        self.message = message
 
 
 def form_spec(spiff_form) -> dict[str, Any]:
@@ -48,17 +79,17 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
                         current: dict[str, Any] | None = None, partial: bool = False) -> dict[str, Any]:
     """Validate `submitted` against a field spec; return the cleaned, typed values.
 
-    Raises InvalidData whose `.errors` maps each faulty field (or an unknown one) to messages.
+    Raises InvalidData whose `.errors` maps each faulty field (or an unknown one) to Messages.
     Read-only fields keep their current value; submitting a different one is an error.
     `partial`: only the fields submitted are checked (data that pre-fills a form filled later).
     """
     if not isinstance(submitted, dict):
-        raise InvalidData("the data must be an object of field values", {"data": ["must be an object"]})
+        raise InvalidData("the data must be an object of field values", {"data": [Message(NOT_OBJECT)]})
     fields = {f["id"]: f for f in form.get("fields", [])}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     for name in submitted:
         if name not in fields:
-            errors.setdefault(str(name), []).append("unknown field")
+            errors.setdefault(str(name), []).append(Message(UNKNOWN_FIELD))
     if partial:
         fields = {name: field for name, field in fields.items() if name in submitted}
     cleaned: dict[str, Any] = {}
@@ -67,16 +98,16 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
         constraints = field.get("constraints") or {}
         if "readonly" in constraints:
             if name in submitted and submitted[name] not in (None, "", current.get(name)):
-                errors.setdefault(name, []).append("this field is read-only")
+                errors.setdefault(name, []).append(Message(READ_ONLY))
             continue
         try:
             value = _coerce(field, submitted.get(name))
-        except ValueError as err:
-            errors.setdefault(name, []).append(str(err))
+        except _Invalid as err:
+            errors.setdefault(name, []).append(err.message)
             continue
         if value is None:
             if field.get("required"):
-                errors.setdefault(name, []).append("this field is required")
+                errors.setdefault(name, []).append(Message(REQUIRED))
             continue
         message = _check_constraints(field, value, lookups)
         if message:
@@ -88,7 +119,7 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
             other, _, values = rule.partition("=")
             if str(cleaned.get(other.strip())) in {v.strip() for v in values.split("|")}:
                 errors.setdefault(name, []).append(
-                    f"required when {other.strip()} is {cleaned.get(other.strip())}")
+                    Message(REQUIRED_WHEN, field=other.strip(), value=str(cleaned.get(other.strip()))))
     if errors:
         raise InvalidData("some fields are not valid", errors)
     return cleaned
@@ -121,72 +152,72 @@ def _coerce(field: dict[str, Any], raw: Any) -> Any:
         return None
     if kind == "string":
         if not isinstance(raw, str):
-            raise ValueError("must be text")
+            raise _Invalid(Message(NOT_TEXT))
         problem = text_problem(raw)
         if problem:
-            raise ValueError(problem)
+            raise _Invalid(problem)
         return raw.strip()
     if kind == "long":
         if isinstance(raw, bool):
-            raise ValueError("must be a whole number")
+            raise _Invalid(Message(NOT_WHOLE_NUMBER))
         if isinstance(raw, int):
             return raw
         if isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,15}\s*", raw):
             return int(raw)
-        raise ValueError("must be a whole number")
+        raise _Invalid(Message(NOT_WHOLE_NUMBER))
     if kind == "boolean":
         if isinstance(raw, bool):
             return raw
         if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
             return raw.strip().lower() in _TRUE
-        raise ValueError("must be true or false")
+        raise _Invalid(Message(NOT_BOOLEAN))
     if kind == "date":
         if isinstance(raw, str):
             try:
                 return date.fromisoformat(raw.strip()).isoformat()
             except ValueError:
                 pass
-        raise ValueError("must be a date (YYYY-MM-DD)")
+        raise _Invalid(Message(NOT_DATE))
     if kind == "enum":
         allowed = [o["id"] for o in field.get("options", [])]
         if not isinstance(raw, str) or raw not in allowed:
-            raise ValueError(f"must be one of: {', '.join(allowed)}")
+            raise _Invalid(Message(NOT_AN_OPTION, options=allowed))
         return raw
-    raise ValueError(f"unsupported field type {kind}")
+    raise _Invalid(Message(UNSUPPORTED_TYPE, type=kind))
 
 
-def _check_constraints(field: dict[str, Any], value: Any, lookups: Lookups) -> str | None:
+def _check_constraints(field: dict[str, Any], value: Any, lookups: Lookups) -> Message | None:
     c = field.get("constraints") or {}
     kind = field["type"]
     if kind == "long":
         if "min" in c and value < int(c["min"]):
-            return f"must be at least {c['min']}"
+            return Message(MIN, min=c["min"])
         if "max" in c and value > int(c["max"]):
-            return f"must be at most {c['max']}"
+            return Message(MAX, max=c["max"])
     if kind == "date":
         if c.get("min") and value < str(c["min"]):
-            return f"must be on or after {c['min']}"
+            return Message(MIN_DATE, min=str(c["min"]))
         if c.get("max") and value > str(c["max"]):
-            return f"must be on or before {c['max']}"
+            return Message(MAX_DATE, max=str(c["max"]))
     if kind == "string":
         if "minlength" in c and len(value) < int(c["minlength"]):
-            return f"must be at least {c['minlength']} characters"
+            return Message(MIN_LENGTH, min=c["minlength"])
         if "maxlength" in c and len(value) > int(c["maxlength"]):
-            return f"must be at most {c['maxlength']} characters"
+            return Message(MAX_LENGTH, max=c["maxlength"])
     if "must_be_true" in c and value is not True:
-        return "must be checked to go on"
+        return Message(MUST_BE_CHECKED)
     if "username" in c:
         roles = lookups.user_roles(str(value))
         if roles is None:
-            return f"unknown user: {value}"
+            return Message(UNKNOWN_USER, value=str(value))
         needed = c.get("username")
         if needed and needed not in roles:
-            return f"{value} does not have the role {needed}"
+            return Message(MISSING_ROLE, value=str(value), role=needed)
     if "organisation" in c:
         kind_found = lookups.organisation_kind(str(value))
         if kind_found is None:
-            return f"unknown organisation: {value}"
+            return Message(UNKNOWN_ORGANISATION, value=str(value))
         allowed = [k.strip() for k in (c.get("organisation") or "").split(",") if k.strip()]
         if allowed and kind_found not in allowed:
-            return f"organisations of kind {kind_found} are not accepted here"
+            return Message(ORGANISATION_KIND, kind=kind_found)
     return None

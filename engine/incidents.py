@@ -3,9 +3,14 @@ could not be sent — shown on their request until an operator retries them.
 
 The worker (`engine.timers`) marks a job `failed` after its last attempt instead of dropping it;
 `retry_incident` re-arms it, and the retry is recorded in the request's audit trail.
+
+Why the last attempt failed is stored as a Message in the job's `last_error` (JSON text): its code
+says the cause for people (`cause_of_timer`, `cause_of_mail`), its `error` the worker's own words
+for operators.
 """
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +22,53 @@ from sqlalchemy.orm import Session
 from . import audit, permissions
 from .audit import EventType
 from .errors import Conflict, InvalidData, NotFound
+from .messages import Message, declare
 from .models import Instance, OutboxMessage, Timer, User
 
 KINDS = ("timer", "message")
+
+# Why a job failed (its last attempt)
+TIMER_NOT_FIRED = declare("incident.timer_not_fired")  # due, yet the workflow did not fire it
+TIMER_ERROR = declare("incident.timer_error", "error")  # the request could not be read or continued
+MAIL_REFUSED = declare("incident.mail_refused", "error")  # the server refused the address
+MAIL_UNREACHABLE = declare("incident.mail_unreachable", "error")  # the server could not be reached
+MAIL_REJECTED = declare("incident.mail_rejected", "error")  # any other refusal of the message
+# What is wrong with the name of an incident
+BAD_REF = declare("incident.bad_ref")  # an incident is named timer:<id> or message:<id>
+UNKNOWN_KIND = declare("incident.unknown_kind", "kinds")
+_LEGACY_NOT_FIRED = "the timer was due but the workflow did not fire it"  # as stored before codes
+_LIMIT = 2000  # characters of the error's words kept
+
+
+def _words(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:_LIMIT]
+
+
+def cause_of_timer(err: BaseException | None) -> Message:
+    """Why firing a timer failed: `err`, or None when the workflow did not fire a due timer."""
+    return Message(TIMER_NOT_FIRED) if err is None else Message(TIMER_ERROR, error=_words(err))
+
+
+def cause_of_mail(err: BaseException) -> Message:
+    """Why sending a message failed, from the mailer's error (an SMTP error or OSError)."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        return Message(MAIL_REFUSED, error=_words(err))
+    never_reached = isinstance(err, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected)) or (
+        isinstance(err, OSError) and not isinstance(err, smtplib.SMTPException))
+    return Message(MAIL_UNREACHABLE if never_reached else MAIL_REJECTED, error=_words(err))
+
+
+def _stored_cause(kind: str, text: str | None) -> Message | None:
+    """The cause stored in a job's `last_error`; a sentence stored before codes reads as the
+    error's words (the one the worker itself wrote, as the timer not fired)."""
+    if not text:
+        return None
+    if text == _LEGACY_NOT_FIRED:
+        return Message(TIMER_NOT_FIRED)
+    try:
+        return Message.loads(text)
+    except ValueError:
+        return Message(TIMER_ERROR if kind == "timer" else MAIL_REJECTED, error=text)
 
 
 @dataclass(frozen=True)
@@ -29,8 +78,13 @@ class Incident:
     instance_id: int | None
     what: str  # the timer's BPMN id, or the message's subject and recipient
     attempts: int
-    last_error: str | None
+    cause: Message | None  # why the last attempt failed
     since: datetime | None  # when the last attempt was made (approximately)
+
+    @property
+    def last_error(self) -> str | None:
+        """The worker's own words about the last attempt, for operators (None if it has none)."""
+        return self.cause.params.get("error") if self.cause else None
 
     @property
     def ref(self) -> str:
@@ -55,7 +109,7 @@ def incidents(session: Session, instance_id: int | Collection[int] | None = None
             return []
         rows = session.execute(_query(lambda column: column.in_(ids)))
     return [Incident(r.kind, r.id, r.instance_id, r.what if r.kind == "timer" else _message(r.what, r.recipient),
-                     r.attempts, r.last_error, r.since) for r in rows]
+                     r.attempts, _stored_cause(r.kind, r.last_error), r.since) for r in rows]
 
 
 def _query(which: Callable[[Any], Any] | None) -> Select:
@@ -86,10 +140,10 @@ def _message(subject: str, recipient: str) -> str:
 
 def _incident(kind: str, row: Timer | OutboxMessage) -> Incident:
     if kind == "timer":
-        return Incident(kind, row.id, row.instance_id, row.bpmn_id, row.attempts, row.last_error,
-                        row.next_attempt_at)
+        return Incident(kind, row.id, row.instance_id, row.bpmn_id, row.attempts,
+                        _stored_cause(kind, row.last_error), row.next_attempt_at)
     return Incident(kind, row.id, row.instance_id, _message(row.subject, row.recipient), row.attempts,
-                    row.last_error, row.next_attempt_at or row.created_at)
+                    _stored_cause(kind, row.last_error), row.next_attempt_at or row.created_at)
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -97,7 +151,7 @@ def parse_ref(ref: str) -> tuple[str, int]:
     kind, _, number = str(ref).partition(":")
     if kind not in KINDS or not number.isdigit():
         raise InvalidData(f"an incident is named timer:<id> or message:<id>, not {ref!r}",
-                          {"incident": ["timer:<id> or message:<id>"]})
+                          {"incident": [Message(BAD_REF)]})
     return kind, int(number)
 
 
@@ -110,7 +164,7 @@ def retry_incident(session: Session, kind: str, id: int, actor: User, instance_i
     the timer of a request that has ended and can never fire).
     """
     if kind not in KINDS:
-        raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [f"one of {', '.join(KINDS)}"]})
+        raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [Message(UNKNOWN_KIND, kinds=list(KINDS))]})
     permissions.require(permissions.can_retry_incidents(actor), "only hr and admin may retry incidents")
     model = Timer if kind == "timer" else OutboxMessage
     row = session.get(model, id)

@@ -23,7 +23,8 @@ from . import assignment, audit, clock, forms, mirror, notifications, org, permi
 from .audit import EventType
 from .errors import Conflict, InvalidData, NotFound, SandboxCrashed
 from .facts import agent_of, facts_for
-from .failures import Failure
+from .failures import failure_of
+from .messages import Message, declare
 from .models import HumanTask, Instance, Organisation, User
 from .registry import get_version, parsed_specs, restore_workflow
 from .sandbox import find_forbidden, make_script_engine
@@ -34,6 +35,13 @@ _script_engine = make_script_engine()
 
 #: data keys that the engine adds and that are not the requester's to set at start
 RESERVED_KEYS = ("started_by", "started_at")
+
+# What is wrong with the data of a request (field -> [Message], as for forms)
+KEYS_NOT_TEXT = declare("data.keys_not_text")
+SET_BY_ENGINE = declare("data.set_by_engine")
+TOO_LONG = declare("data.too_long", "max")  # characters, the size of its column
+REASON_REQUIRED = declare("data.reason_required")
+TOO_MUCH_DATA = declare("data.too_much_data", "limit_kb")
 
 
 # --- public operations --------------------------------------------------------------------------
@@ -49,11 +57,11 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
     permissions.require(permissions.can_start(actor, version), "you may not start this process")
     data = dict(data or {})
     if not all(isinstance(k, str) for k in data):
-        raise InvalidData("data keys must be strings", {"data": ["keys must be strings"]})
+        raise InvalidData("data keys must be strings", {"data": [Message(KEYS_NOT_TEXT)]})
     reserved = [k for k in data if k in RESERVED_KEYS]
     if reserved:
-        raise InvalidData("these fields are set by the engine", {k: ["set by the engine"] for k in reserved})
-    too_long = {k: [f"at most {n} characters"] for k, n in (("title", 300), ("agent", 64))
+        raise InvalidData("these fields are set by the engine", {k: [Message(SET_BY_ENGINE)] for k in reserved})
+    too_long = {k: [Message(TOO_LONG, max=n)] for k, n in (("title", 300), ("agent", 64))
                 if len(str(data.get(k) or "")) > n}  # the sizes of their columns
     if too_long:
         raise InvalidData("some values are too long", too_long)
@@ -160,7 +168,7 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     if instance.status != "running":
         raise Conflict(f"this request is already {instance.status}")
     if not reason or not str(reason).strip():
-        raise InvalidData("give a reason", {"reason": ["required"]})
+        raise InvalidData("give a reason", {"reason": [Message(REASON_REQUIRED)]})
     _lock(session, instance)
     if instance.status != "running":
         raise Conflict(f"this request is already {instance.status}")
@@ -303,9 +311,9 @@ def _check_quota(budget: values.DataBudget, current: dict[str, Any], changes: di
     try:
         budget.update(current, changes)
     except values.TooLarge as err:
-        raise InvalidData(str(err), {err.field or "data": [f"too much data: at most {err.limit // 1024} KB per request"]})
+        raise InvalidData(str(err), {err.field or "data": [Message(TOO_MUCH_DATA, limit_kb=err.limit // 1024)]})
     except values.NotJson as err:
-        raise InvalidData(str(err), {err.field: [err.reason]})
+        raise InvalidData(f"the value of {err.field} cannot be stored", {err.field: [err.reason]})
 
 
 def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):
@@ -417,9 +425,9 @@ def _stored_changes(task, current: dict[str, Any], merged: dict[str, Any], budge
         for holder in (task, *task.children):
             for key in bad:
                 holder.data.pop(key, None)
-        detail = (f"the value of {err.field} cannot be stored: {err.reason}" if isinstance(err, values.NotJson)
-                  else str(err))
-        raise WorkflowTaskException(detail, task=task) from None
+        stopped = WorkflowTaskException(str(err), task=task)
+        stopped.passerelle_message = err.as_message()  # the failure's code says why (engine.failures)
+        raise stopped from None
     for key, value in changes.items():
         if value is not merged[key]:  # converted (a date): the next steps see what is stored
             for holder in (task, *task.children):
@@ -429,13 +437,13 @@ def _stored_changes(task, current: dict[str, Any], merged: dict[str, Any], budge
 
 
 def _fail(session: Session, instance: Instance, workflow: BpmnWorkflow, err: Exception, actor: str) -> None:
-    message = str(Failure.of(err))
-    log.warning("instance %s failed: %s", instance.id, message)
-    instance.status, instance.failure, instance.ended_at = "failed", message, clock.now()
+    failure = failure_of(err)
+    log.warning("instance %s failed: %s", instance.id, failure)
+    instance.status, instance.failure, instance.ended_at = "failed", failure.dumps(), clock.now()
     mirror.close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_FAILED, "system", instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
-                 data={"message": message, "caused_by": actor})
+                 data={"message": failure.as_dict(), "caused_by": actor})
     _save(session, instance, workflow)
 
 

@@ -26,7 +26,9 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import clock, notifications, staging
+from .incidents import cause_of_mail, cause_of_timer
 from .mailer import Mailer, Outgoing, SmtpSettings, is_permanent
+from .messages import Message
 from .models import Instance, OutboxMessage, Timer
 from .runtime import run_due_timers
 
@@ -165,10 +167,10 @@ def fire_next_timer(sessions: sessionmaker[Session], settings: WorkerSettings) -
             except Exception as err:
                 session.rollback()
                 log.warning("timers of instance %s failed: %s", instance_id, err, exc_info=True)
-                error = f"{type(err).__name__}: {err}"
+                cause = cause_of_timer(err)
         with sessions.begin() as session:
             for timer in _due_of(session, instance_id, now):
-                _count_failure(timer, error, now, settings)
+                _count_failure(timer, cause, now, settings)
         return False
 
 
@@ -192,20 +194,20 @@ def _fire(session: Session, instance_id: int, now: datetime, settings: WorkerSet
                         .values(status="cancelled").execution_options(synchronize_session=False))
     stuck = _due_of(session, instance_id, now)
     for timer in stuck:  # due for us, yet the workflow did not fire it: do not spin on it
-        _count_failure(timer, "the timer was due but the workflow did not fire it", now, settings)
+        _count_failure(timer, cause_of_timer(None), now, settings)
     session.commit()
     return not stuck
 
 
-def _count_failure(timer: Timer, error: str, now: datetime, settings: WorkerSettings) -> None:
+def _count_failure(timer: Timer, cause: Message, now: datetime, settings: WorkerSettings) -> None:
     timer.attempts = (timer.attempts or 0) + 1
-    timer.last_error = error[:2000]
+    timer.last_error = cause.dumps()
     timer.next_attempt_at = now + backoff(timer.attempts, settings)
     if timer.attempts >= settings.max_attempts:
         # No next attempt: keep when the last one was made, which is when the incident began.
         timer.status, timer.next_attempt_at = "failed", now
         log.error("timer %s (%s) of instance %s is now an incident after %s attempts: %s",
-                  timer.id, timer.bpmn_id, timer.instance_id, timer.attempts, error)
+                  timer.id, timer.bpmn_id, timer.instance_id, timer.attempts, cause)
 
 
 # --- outbox -------------------------------------------------------------------------------------
@@ -234,7 +236,7 @@ def send_next_message(sessions: sessionmaker[Session], settings: WorkerSettings,
         log.warning("message %s to %s not sent (attempt %s): %s", outgoing.id, outgoing.recipient, attempts, err)
         with sessions.begin() as session:
             message = session.get(OutboxMessage, outgoing.id)
-            message.last_error = f"{type(err).__name__}: {err}"[:2000]
+            message.last_error = cause_of_mail(err).dumps()
             if permanent or attempts >= settings.max_attempts:
                 message.status, message.next_attempt_at = "failed", now  # when the incident began
                 log.error("message %s to %s is now an incident: %s", outgoing.id, outgoing.recipient, err)

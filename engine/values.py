@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping
 
+from .messages import Message, declare
+
 #: the serialized size, in bytes, the data of one request may reach
 MAX_DATA_BYTES = 256 * 1024
 #: instances one multi-instance task may create (loopCardinality, or the items of its collection)
@@ -42,13 +44,26 @@ def configure(new: Limits) -> None:
 
 _SCALARS = (str, int, float, bool, type(None))
 
+NUL_CHARACTER = declare("value.nul_character")
+LONE_SURROGATE = declare("value.lone_surrogate")
+KEY_NUL_CHARACTER = declare("value.key_nul_character")
+KEY_LONE_SURROGATE = declare("value.key_lone_surrogate")
+NOT_FINITE = declare("value.not_finite", "number")  # NaN, infinity
+KEY_NOT_TEXT = declare("value.key_not_text", "type")
+NOT_JSON = declare("value.not_json", "type")  # a set, a range, an object...
+NOT_STORABLE = declare("value.not_storable", "field", "reason")  # reason: one of the above
+TOO_LARGE = declare("value.too_large", "size_kb", "limit_kb")
+
 
 class NotJson(ValueError):
     """A value that cannot be stored as it is; `.field` names the top-level field holding it."""
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: Message):
         super().__init__(f"{field}: {reason}")
         self.field, self.reason = field, reason
+
+    def as_message(self) -> Message:
+        return Message(NOT_STORABLE, field=self.field, reason=self.reason)
 
 
 class TooLarge(ValueError):
@@ -56,15 +71,18 @@ class TooLarge(ValueError):
         super().__init__(f"the request would hold {size // 1024} KB of data, more than its {limit // 1024} KB")
         self.size, self.limit, self.field = size, limit, field
 
+    def as_message(self) -> Message:
+        return Message(TOO_LARGE, size_kb=self.size // 1024, limit_kb=self.limit // 1024)
 
-def text_problem(text: str) -> str | None:
-    """Why `text` cannot be stored (NUL character, lone surrogate), or None."""
+
+def text_problem(text: str, key: bool = False) -> Message | None:
+    """Why `text` (a value, or a `key`) cannot be stored (NUL character, lone surrogate), or None."""
     if "\x00" in text:
-        return "must not contain NUL characters"
+        return Message(KEY_NUL_CHARACTER if key else NUL_CHARACTER)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "must not contain lone surrogates"
+        return Message(KEY_LONE_SURROGATE if key else LONE_SURROGATE)
     return None
 
 
@@ -97,7 +115,7 @@ class _Walk:
             return value
         self._spend(1)
         if isinstance(value, float) and not math.isfinite(value):
-            raise NotJson(field, f"{value} is not a JSON number")
+            raise NotJson(field, Message(NOT_FINITE, number=str(value)))
         if isinstance(value, _SCALARS):
             return value
         if isinstance(value, (date, datetime)):
@@ -109,15 +127,15 @@ class _Walk:
             result, same = {}, True
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise NotJson(field, f"keys must be text, not {type(key).__name__}")
-                problem = text_problem(key)
+                    raise NotJson(field, Message(KEY_NOT_TEXT, type=type(key).__name__))
+                problem = text_problem(key, key=True)
                 if problem:
-                    raise NotJson(field, f"a key {problem}")
+                    raise NotJson(field, problem)
                 self._spend(len(key))
                 result[key] = kept = self.value(item)
                 same = same and kept is item
             return value if same else result
-        raise NotJson(field, f"a {type(value).__name__} is not a JSON value")
+        raise NotJson(field, Message(NOT_JSON, type=type(value).__name__))
 
 
 def size_of(value: Any) -> int:

@@ -13,6 +13,8 @@ from engine import (InvalidBundle, InvalidData, bundles_in, deploy, load_organis
                     upgrade_schema)
 from engine.schema import setup_lock
 
+from .messages import api_text
+
 
 def _create_app_without_setup():
     from . import create_app
@@ -178,7 +180,7 @@ def incidents_command(instance_id):
     for incident in found:
         request = f"request {incident.instance_id}" if incident.instance_id else "no request"
         click.echo(f"{incident.ref}\t{request}\t{incident.what}\t{incident.attempts} attempt(s)\t"
-                   f"{incident.last_error or ''}")
+                   f"{api_text(incident.cause) or ''}")
     click.echo(f"{len(found)} incident(s)", err=True)
 
 

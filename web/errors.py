@@ -1,8 +1,12 @@
 """Engine errors -> HTTP statuses, in one place; the API answers JSON, pages answer HTML."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from engine.errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
                            PermissionDenied)
+
+from .messages import api_text
 
 STATUS = {
     NotFound: 404,
@@ -21,9 +25,10 @@ def status_of(error: PasserelleError) -> int:
     return 400
 
 
-def field_errors(error: PasserelleError) -> dict[str, list[str]] | None:
+def field_errors(error: PasserelleError, words: Callable[[Any], str] = api_text) -> dict[str, list[str]] | None:
+    """What is wrong with each field, in `words` (the API's English by default; pages pass theirs)."""
     if isinstance(error, InvalidData):
-        return error.errors or None
+        return {field: [words(m) for m in messages] for field, messages in error.errors.items()} or None
     if isinstance(error, InvalidBundle):
         from .pages.deploy_texts import problem_text  # the pages package imports this module
         return {"files": [f"{p.file}{':' + str(p.line) if p.line else ''}: {problem_text(p)}" for p in error.problems]}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from engine import complete_task, start_instance, unit_of_work, verify_audit
+from engine import Message, complete_task, start_instance, unit_of_work, verify_audit
 from engine.audit import EventType, record
 from engine.models import AuditEvent
 
@@ -41,7 +41,7 @@ def test_a_tampered_row_is_detected_at_its_sequence_number(org_sessions):
         result = verify_audit(s)
         assert not result.ok
         assert result.first_broken == (instance_id, seq)
-        assert "hash" in result.reason
+        assert result.reason == Message("audit.hash_mismatch")
 
 
 def test_a_deleted_row_is_detected(org_sessions):
@@ -50,7 +50,7 @@ def test_a_deleted_row_is_detected(org_sessions):
         s.execute(text("DELETE FROM audit_event WHERE instance_id = :i AND seq = 2"), {"i": instance_id})
     with unit_of_work(org_sessions) as s:
         result = verify_audit(s, instance_id)
-    assert not result.ok and result.first_broken == (instance_id, 3) and "missing" in result.reason
+    assert not result.ok and result.first_broken == (instance_id, 3) and result.reason == Message("audit.event_missing", seq=2)
 
 
 def test_recomputing_one_hash_breaks_the_next_link(org_sessions):
@@ -60,7 +60,7 @@ def test_recomputing_one_hash_breaks_the_next_link(org_sessions):
                   {"h": "f" * 64, "i": instance_id})
     with unit_of_work(org_sessions) as s:
         result = verify_audit(s, instance_id)
-    assert not result.ok and result.first_broken == (instance_id, 1)
+    assert not result.ok and result.first_broken == (instance_id, 1) and result.reason == Message("audit.hash_mismatch")
 
 
 def test_events_after_a_rolled_back_savepoint_still_chain(org_sessions):

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from engine import Message
 from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
                     queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
@@ -165,8 +166,8 @@ def test_the_need_form_checks_usernames_against_the_organisation(deployed):
     instance_id = start(deployed)
     error = refused(deployed, instance_id, "describe_need", "sophie",
                     {**NEED, "agent": "nobody", "host_manager": "ghost", "time_share": 101}, InvalidData)
-    assert error.errors == {"agent": ["unknown user: nobody"], "host_manager": ["unknown user: ghost"],
-                            "time_share": ["must be at most 100"]}
+    assert error.errors == {"agent": [Message("form.unknown_user", value="nobody")], "host_manager": [Message("form.unknown_user", value="ghost")],
+                            "time_share": [Message("form.max", max="100")]}
     assert waiting(deployed, instance_id) == {"describe_need"}
 
 
@@ -234,7 +235,7 @@ def test_no_match_after_the_meeting_ends_declined_and_needs_notes(deployed):
     instance_id = request(deployed)
     error = refused(deployed, instance_id, "matching_meeting", "karim", {"met_on": "2026-09-10", "outcome": "no_go"},
                     InvalidData)
-    assert error.errors == {"notes": ["required when outcome is no_go"]}
+    assert error.errors == {"notes": [Message("form.required_when", field="outcome", value="no_go")]}
     complete(deployed, instance_id, "matching_meeting", "karim",
              {"met_on": "2026-09-10", "outcome": "no_go", "notes": "Pas d'envie partagée"})
     assert instance_state(deployed, instance_id)[:2] == ("completed", "declined")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from engine import Message
 from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
                     queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
@@ -128,9 +129,9 @@ def test_happy_path_offered_to_everyone_but_the_requester(deployed):
 
 
 @pytest.mark.parametrize("changes, errors", [
-    ({"effort_days": 0}, {"effort_days": ["must be at least 1"]}),
-    ({"effort_days": 21}, {"effort_days": ["must be at most 20"]}),
-    ({"deadline": None}, {"deadline": ["this field is required"]}),
+    ({"effort_days": 0}, {"effort_days": [Message("form.min", min="1")]}),
+    ({"effort_days": 21}, {"effort_days": [Message("form.max", max="20")]}),
+    ({"deadline": None}, {"deadline": [Message("form.required")]}),
 ])
 def test_the_need_is_1_to_20_days_with_a_deadline(deployed, changes, errors):
     with unit_of_work(deployed) as s:
@@ -152,7 +153,7 @@ def test_no_go_reopens_the_need_to_others_and_the_next_volunteer_s_manager_decid
     with unit_of_work(deployed) as s:
         with pytest.raises(InvalidData) as err:
             complete_task(s, open_task(s, instance_id, "conversation").id, as_user(s, "nadia"), {"outcome": "no_go"})
-    assert err.value.errors == {"comment": ["required when outcome is no_go"]}
+    assert err.value.errors == {"comment": [Message("form.required_when", field="outcome", value="no_go")]}
     complete(deployed, instance_id, "conversation", "nadia",
              {"outcome": "no_go", "comment": "Il faut connaître le fonds"})
 
@@ -196,7 +197,7 @@ def test_the_manager_rejects_with_a_comment(deployed):
         with pytest.raises(InvalidData) as err:
             complete_task(s, open_task(s, instance_id, "manager_approval").id, as_user(s, "julien"),
                           {"decision": "reject"})
-    assert err.value.errors == {"comment": ["required when decision is reject"]}
+    assert err.value.errors == {"comment": [Message("form.required_when", field="decision", value="reject")]}
     complete(deployed, instance_id, "manager_approval", "julien", {"decision": "reject", "comment": "Pas en mars"})
     with unit_of_work(deployed) as s:
         instance = s.get(Instance, instance_id)

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from engine import Message
 from engine import (Conflict, InvalidData, NotFound, PermissionDenied, bundle_of, cancel_instance, complete_task,
                     deploy, frozen_at, get_version, queries, run_due_timers, start_instance, unit_of_work,
                     verify_audit)
@@ -244,14 +245,14 @@ def test_form_errors_are_named_per_field_and_the_host_must_exist(deployed):
                 **PROPOSAL, "host_organisation": "nowhere", "mission_description": "trop court",
                 "time_share": 101, "estimated_value_eur": -1})
     assert err.value.errors == {
-        "host_organisation": ["unknown organisation: nowhere"], "mission_description": ["must be at least 20 characters"],
-        "time_share": ["must be at most 100"], "estimated_value_eur": ["must be at least 0"]}
+        "host_organisation": [Message("form.unknown_organisation", value="nowhere")], "mission_description": [Message("form.min_length", min="20")],
+        "time_share": [Message("form.max", max="100")], "estimated_value_eur": [Message("form.min", min="0")]}
     walk(deployed, instance_id, until="ethics_check")
     with unit_of_work(deployed) as s:  # the ethics officer must tick that she reviewed the duties
         task = open_task(s, instance_id, "ethics_check")
         with pytest.raises(InvalidData) as err:
             complete_task(s, task.id, as_user(s, "ines"), {"decision": "compatible"})
-    assert err.value.errors == {"duties_reviewed": ["must be checked to go on"]}
+    assert err.value.errors == {"duties_reviewed": [Message("form.must_be_checked")]}
 
 
 # --- every way it stops --------------------------------------------------------------------------

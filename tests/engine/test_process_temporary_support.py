@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from engine import Message
 from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
                     queries, run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
@@ -160,9 +161,9 @@ def test_the_description_form_checks_fields_and_usernames(deployed):
     error = refused(deployed, instance_id, "describe_mission", "nadia",
                     {**MISSION, "agent": "nobody", "time_share": 0, "expertise_level": "guru", "title": ""},
                     InvalidData)
-    assert error.errors == {"agent": ["unknown user: nobody"], "time_share": ["must be at least 1"],
-                            "expertise_level": ["must be one of: beginner, intermediate, expert"],
-                            "title": ["this field is required"]}
+    assert error.errors == {"agent": [Message("form.unknown_user", value="nobody")], "time_share": [Message("form.min", min="1")],
+                            "expertise_level": [Message("form.not_an_option", options=["beginner", "intermediate", "expert"])],
+                            "title": [Message("form.required")]}
     assert waiting(deployed, instance_id) == {"describe_mission"}
 
 
@@ -227,7 +228,7 @@ def test_the_agent_may_give_at_most_40_percent_to_approved_running_missions(depl
 def test_coordinator_rework_round_trip(deployed):
     instance_id = request(deployed)
     error = refused(deployed, instance_id, "coordinator_review", "luc", {"decision": "rework"}, InvalidData)
-    assert error.errors == {"comment": ["required when decision is rework"]}
+    assert error.errors == {"comment": [Message("form.required_when", field="decision", value="rework")]}
     complete(deployed, instance_id, "coordinator_review", "luc",
              {"decision": "rework", "comment": "Précisez les objectifs"})
     assert waiting(deployed, instance_id) == {"describe_mission"}

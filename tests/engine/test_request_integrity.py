@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from engine import Message, stored_failure
 from engine import (InvalidData, PermissionDenied, claim_task, complete_task, deploy, frozen_at, queries,
                     run_due_timers, start_instance, unit_of_work, verify_audit)
 from engine.models import Instance
@@ -55,37 +56,37 @@ def stored(sessions, instance_id) -> Instance:
 
 def test_start_data_cannot_set_what_decides_assignment_or_eligibility(deployed):
     assert errors_of(deployed, "mission_exchange", "thomas", {"escalation_group": "agent"}) == {
-        "escalation_group": ["unknown field"]}
+        "escalation_group": [Message("form.unknown_field")]}
     assert errors_of(deployed, "mission_exchange", "thomas", {"agent": "lea", "time_share": 100}) == {
-        "agent": ["unknown field"], "time_share": ["unknown field"]}
-    assert errors_of(deployed, "mission_exchange", "thomas", {"volunteer": "thomas"}) == {"volunteer": ["unknown field"]}
+        "agent": [Message("form.unknown_field")], "time_share": [Message("form.unknown_field")]}
+    assert errors_of(deployed, "mission_exchange", "thomas", {"volunteer": "thomas"}) == {"volunteer": [Message("form.unknown_field")]}
     with unit_of_work(deployed) as s:
         assert s.query(Instance).count() == 0
 
 
 def test_start_data_prefills_the_first_task_validated_as_its_form(deployed):
     assert errors_of(deployed, "mission_exchange", "thomas", {"effort_days": "three"}) == {
-        "effort_days": ["must be a whole number"]}
+        "effort_days": [Message("form.not_whole_number")]}
     assert errors_of(deployed, "mission_exchange", "thomas", {"title": "a\x00b"}) == {
-        "title": ["must not contain NUL characters"]}
+        "title": [Message("value.nul_character")]}
     assert errors_of(deployed, "mission_exchange", "thomas", {"title": "\ud800"}) == {
-        "title": ["must not contain lone surrogates"]}
+        "title": [Message("value.lone_surrogate")]}
     with unit_of_work(deployed) as s:  # what the first task declares, typed; the task asks for the rest
         instance = start_instance(s, "mission_exchange", as_user(s, "thomas"), {"title": " Aide ", "effort_days": "2"})
         assert (instance.data["title"], instance.data["effort_days"], instance.title) == ("Aide", 2, "Aide")
         instance_id = instance.id
     with unit_of_work(deployed) as s, pytest.raises(InvalidData) as refused:
         complete_task(s, open_task(s, instance_id, "post_need").id, as_user(s, "thomas"), {"title": "Aide"})
-    assert refused.value.errors["description"] == ["this field is required"]
+    assert refused.value.errors["description"] == [Message("form.required")]
 
 
 def test_a_start_event_form_is_the_whole_form(test_diagrams):
     assert errors_of(test_diagrams, "runaway_loop", "thomas", {"rounds": 1, "count": 1, "n": 5}) == {
-        "n": ["unknown field"]}
+        "n": [Message("form.unknown_field")]}
     assert errors_of(test_diagrams, "runaway_loop", "thomas", {"rounds": "x", "count": 1}) == {
-        "rounds": ["must be a whole number"]}
+        "rounds": [Message("form.not_whole_number")]}
     assert errors_of(test_diagrams, "runaway_loop", "thomas", {"rounds": 1, "count": 0, "pace": "turbo"}) == {
-        "pace": ["must be one of: slow, fast"]}
+        "pace": [Message("form.not_an_option", options=["slow", "fast"])]}
 
 
 # --- nobody decides on their own request ---------------------------------------------------------
@@ -165,10 +166,12 @@ def test_a_value_that_is_not_json_fails_the_request_with_its_step(test_diagrams,
     with unit_of_work(test_diagrams) as s:  # after a task
         instance_id = start_instance(s, "integrity_test", as_user(s, "thomas"), {"how": "nothing"}).id
     complete(test_diagrams, instance_id, "choose", "thomas", {"how": how})
-    for failed_id, step in ((at_start_id, "«Store at start» (store)"), (instance_id, "«Store after the task» (store_again)")):
+    for failed_id, step in ((at_start_id, ("Store at start", "store")),
+                            (instance_id, ("Store after the task", "store_again"))):
         instance = stored(test_diagrams, failed_id)
         assert instance.status == "failed", how
-        assert step in instance.failure and "bad" in instance.failure, instance.failure
+        failure = stored_failure(instance.failure)
+        assert (failure.params["step"], failure.params["bpmn_id"]) == step and "bad" in instance.failure, failure
         assert "bad" not in instance.data
         with unit_of_work(test_diagrams) as s:
             assert queries.open_tasks(s, failed_id) == [] and verify_audit(s, failed_id).ok
@@ -200,7 +203,8 @@ def test_a_multi_instance_task_creates_at_most_the_limit(test_diagrams, in_turn)
         many = start_instance(s, "runaway_loop", as_user(s, "thomas"),
                               {"rounds": 1, "count": 200_000, "in_turn": in_turn})
         assert many.status == "failed"
-        assert f"more than {MAX_INSTANCES} instances" in many.failure and f"({step})" in many.failure
+        failure = stored_failure(many.failure)
+        assert f"more than {MAX_INSTANCES} instances" in failure.params["error"] and failure.params["bpmn_id"] == step
         assert len(many.state) < 200_000  # not 200,000 tasks saved
 
 
@@ -209,7 +213,7 @@ def test_a_form_over_the_data_quota_is_refused_naming_the_field(test_diagrams):
         instance_id = start_instance(s, "integrity_test", as_user(s, "thomas"),
                                      {"how": "nothing", "note": "n" * (MAX_DATA_BYTES // 2)}).id
     assert errors_of(test_diagrams, "integrity_test", "thomas", {"how": "x", "note": "n" * MAX_DATA_BYTES}) == {
-        "note": [f"too much data: at most {MAX_DATA_BYTES // 1024} KB per request"]}
+        "note": [Message("data.too_much_data", limit_kb=MAX_DATA_BYTES // 1024)]}
     with unit_of_work(test_diagrams) as s, pytest.raises(InvalidData) as refused:
         complete_task(s, open_task(s, instance_id, "choose").id, as_user(s, "thomas"),
                       {"how": "nothing", "note": "m" * (MAX_DATA_BYTES + 1)})
@@ -223,5 +227,7 @@ def test_a_script_over_the_data_quota_fails_the_request(test_diagrams):
         instance_id = start_instance(s, "integrity_test", as_user(s, "thomas"), {"how": "nothing"}).id
     complete(test_diagrams, instance_id, "choose", "thomas", {"how": "big"})
     instance = stored(test_diagrams, instance_id)
-    assert instance.status == "failed" and "«Store after the task» (store_again)" in instance.failure
+    failure = stored_failure(instance.failure)
+    assert instance.status == "failed" and failure.params["bpmn_id"] == "store_again"
+    assert failure.params["error"].code == "value.too_large"
     assert "blob" not in instance.data

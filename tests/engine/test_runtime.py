@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from engine import Message
 from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, claim_task, complete_task,
                     frozen_at, release_task, run_due_timers, start_instance, unit_of_work)
 from engine.models import AuditEvent, HumanTask, Instance, Timer
@@ -59,9 +60,9 @@ def test_invalid_submission_names_each_field_and_writes_nothing(approval):
                 "title": "x" * 81, "days": 31, "start_date": "31/12/2026", "agent": "nobody", "kind": "z",
                 "urgent": "maybe", "surprise": 1})
     assert err.value.errors == {
-        "title": ["must be at most 80 characters"], "days": ["must be at most 30"],
-        "start_date": ["must be a date (YYYY-MM-DD)"], "agent": ["unknown user: nobody"],
-        "kind": ["must be one of: a, b"], "urgent": ["must be true or false"], "surprise": ["unknown field"]}
+        "title": [Message("form.max_length", max="80")], "days": [Message("form.max", max="30")],
+        "start_date": [Message("form.not_date")], "agent": [Message("form.unknown_user", value="nobody")],
+        "kind": [Message("form.not_an_option", options=["a", "b"])], "urgent": [Message("form.not_boolean")], "surprise": [Message("form.unknown_field")]}
     with unit_of_work(approval) as s:
         assert open_task(s, instance_id, "request").status == "ready"
         assert s.query(AuditEvent).filter_by(instance_id=instance_id, type="task_completed").count() == 0
@@ -79,7 +80,7 @@ def test_required_fields_and_conditional_comment(approval):
         task = open_task(s, instance_id, "manager_review")
         with pytest.raises(InvalidData) as err:
             complete_task(s, task.id, as_user(s, "julien"), {"decision": "reject"})
-    assert err.value.errors == {"comment": ["required when decision is reject"]}
+    assert err.value.errors == {"comment": [Message("form.required_when", field="decision", value="reject")]}
 
 
 def test_dmn_routes_short_requests_to_automatic_approval(approval):

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import Failure, InvalidBundle, deploy, frozen_at, start_instance, unit_of_work
+from engine import InvalidBundle, Message, deploy, frozen_at, start_instance, stored_failure, unit_of_work
 from engine.incidents import incidents
 from engine.mailer import SmtpSettings
 from engine.models import Instance, Timer
@@ -40,10 +40,10 @@ def attack(sessions, kind: str, wait_for: str = "R3/P1D") -> Instance:
         return instance
 
 
-def failure_of(instance: Instance) -> Failure:
+def failure_of(instance: Instance) -> Message:
     assert instance.status == "failed", f"the request was expected to fail, it is {instance.status}"
-    failure = Failure.parse(instance.failure)
-    assert failure is not None, instance.failure
+    failure = stored_failure(instance.failure)
+    assert failure.code != "failure.legacy", instance.failure
     return failure
 
 
@@ -57,8 +57,9 @@ def assert_still_serving(sessions) -> None:
 @pytest.mark.parametrize("kind, step", [("deep_script", "build_tuples"), ("deep_condition", "deep_gateway")])
 def test_hashing_240000_nested_tuples_fails_the_request_not_the_server(attacks, kind, step):
     failure = failure_of(attack(attacks, kind))
-    assert failure.forbidden and failure.detail.startswith("evaluation crashed its sandbox process (killed by SIGSEGV)")
-    assert failure.bpmn_id == step
+    assert failure.code == "failure.forbidden_code"
+    assert failure.params["error"].startswith("evaluation crashed its sandbox process (killed by SIGSEGV)")
+    assert failure.params["bpmn_id"] == step
     assert_still_serving(attacks)
 
 
@@ -66,8 +67,9 @@ def test_hashing_240000_nested_tuples_fails_the_request_not_the_server(attacks, 
 def test_a_string_repeated_a_thousand_times_counts_at_its_real_size(attacks, kind, step, name):
     started = time.monotonic()
     failure = failure_of(attack(attacks, kind))
-    assert failure.forbidden and failure.detail == f"result too large: {name} is more than 1000000 bytes of data"
-    assert failure.bpmn_id == step
+    assert failure.code == "failure.forbidden_code"
+    assert failure.params["error"] == f"result too large: {name} is more than 1000000 bytes of data"
+    assert failure.params["bpmn_id"] == step
     assert time.monotonic() - started < 5
     assert_still_serving(attacks)
 
@@ -76,8 +78,8 @@ def test_one_long_builtin_call_is_stopped_at_the_time_limit(attacks):
     started = time.monotonic()
     failure = failure_of(attack(attacks, "builtin"))
     elapsed = time.monotonic() - started
-    assert failure.forbidden and failure.detail == f"evaluation exceeded {TIME_LIMIT:g} s"
-    assert (failure.step, failure.bpmn_id) == ("Compare", "compare")
+    assert failure.code == "failure.forbidden_code" and failure.params["error"] == f"evaluation exceeded {TIME_LIMIT:g} s"
+    assert (failure.params["step"], failure.params["bpmn_id"]) == ("Compare", "compare")
     assert elapsed < TIME_LIMIT + GRACE + 2  # the call alone would take many seconds
     assert_still_serving(attacks)
 
@@ -105,8 +107,9 @@ def test_constant_timers_that_never_end_or_never_stop_are_refused_at_deploy(org_
 def test_timers_computed_from_data_are_bounded_when_computed(attacks, kind, wait_for, step, reason):
     started = time.monotonic()
     failure = failure_of(attack(attacks, kind, wait_for))
-    assert not failure.forbidden and failure.detail == f"timer '{wait_for}' refused: {reason}."
-    assert failure.bpmn_id == step
+    assert failure.code == "failure.step_failed"
+    assert failure.params["error"] == f"timer '{wait_for}' refused: {reason}."
+    assert failure.params["bpmn_id"] == step
     assert time.monotonic() - started < 5
 
 

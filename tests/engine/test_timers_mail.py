@@ -114,6 +114,7 @@ def test_mail_that_keeps_failing_becomes_an_incident_then_is_retried(org_session
         [incident] = incidents(s, instance_id)
         assert incident.kind == "message" and incident.what == "task_assigned: Manager review → julien@example.org"
         assert "ConnectionRefusedError" in incident.last_error
+        assert incident.cause.code == "incident.mail_unreachable"  # the cause, for the pages to say
         retry_incident(s, "message", incident.id, as_user(s, "elodie"))
     assert run_worker(org_sessions, settings, once=True, now=T0 + timedelta(hours=1)).messages_sent == 1
     assert statuses(org_sessions) == [("julien@example.org", "sent", 1)]
@@ -128,4 +129,4 @@ def test_a_refused_address_is_an_incident_at_once(org_sessions, instance_id, set
     assert statuses(org_sessions) == [("julien@example.org", "failed", 1)]
     with unit_of_work(org_sessions) as s:
         [incident] = incidents(s)
-        assert "550" in incident.last_error
+        assert "550" in incident.last_error and incident.cause.code == "incident.mail_refused"

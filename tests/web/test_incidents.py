@@ -5,6 +5,8 @@ HR and administrators retry it from there or through the API, and the audit trai
 The incidents are real: an e-mail refused by a real SMTP server, a timer the worker could not fire."""
 from __future__ import annotations
 
+import json
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -153,7 +155,10 @@ def test_a_request_stopped_by_a_technical_problem_says_why(app):
         deploy(s, {"broken_step.bpmn": BROKEN_STEP}, "luc", "a step that always fails")
         instance = start_instance(s, "broken_step", find_user(s, "thomas"), {})
         instance_id, failure = instance.id, instance.failure
-    assert failure.startswith("the process could not go on: ")
+    stored = json.loads(failure)  # a code and its parameters, put into words by the pages
+    assert "division by zero" in stored.pop("error")
+    assert stored == {"code": "failure.step_failed", "step": "Divide", "bpmn_id": "divide", "line": 1,
+                      "source": "share = 1 / 0"}
     for username in ("thomas", "karim"):
         text = Person(app.test_client(), username).text(f"/requests/{instance_id}")
         assert "Cette demande s’est arrêtée à cause d’un problème technique." in text

@@ -12,6 +12,7 @@ from engine.models import AuditEvent
 
 from .. import db
 from ..downloads import content_disposition, csv_cell
+from ..messages import api_text
 from . import errors, representations
 from .base import ApiBlueprint
 from .errors import responds
@@ -56,7 +57,7 @@ def verify():
     if result.first_broken is not None:
         broken = {"instance_id": result.first_broken[0], "seq": result.first_broken[1]}
     return {"ok": result.ok, "events_checked": result.events_checked, "first_broken": broken,
-            "reason": result.reason}
+            "reason": api_text(result.reason)}
 
 
 @blp.route("/export", methods=["GET"])

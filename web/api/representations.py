@@ -6,10 +6,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Incident, incidents, permissions, queries, visibility
+from engine import Incident, incidents, permissions, queries, stored_failure, visibility
 from engine import review
 from engine.models import AuditEvent, Directorate, HumanTask, Instance, ProcessVersion, ProposedVersion, User
 from engine.queries import Page
+
+from ..messages import api_text, event_data
 
 
 def page(result: Page, represent) -> dict[str, Any]:
@@ -79,7 +81,7 @@ def _field(spec: dict[str, Any]) -> dict[str, Any]:
 
 def incident(found: Incident) -> dict[str, Any]:
     return {"kind": found.kind, "id": found.id, "what": found.what, "attempts": found.attempts,
-            "last_error": found.last_error, "since": found.since}
+            "last_error": api_text(found.cause), "since": found.since}
 
 
 def instance(session: Session, actor: User, row: Instance, open_tasks: list[HumanTask] | None = None,
@@ -91,7 +93,8 @@ def instance(session: Session, actor: User, row: Instance, open_tasks: list[Huma
     return {
         "id": row.id, "process": row.process_key, "version": row.version.version, "title": row.title,
         "status": row.status, "end_state": row.end_state, "started_by": row.started_by, "started_at": row.started_at,
-        "ended_at": row.ended_at, "approved_at": row.approved_at, "agent": row.agent, "failure": row.failure,
+        "ended_at": row.ended_at, "approved_at": row.approved_at, "agent": row.agent,
+        "failure": api_text(stored_failure(row.failure)),
         "can_cancel": row.status == "running" and permissions.can_cancel(actor, row),
         "data": dict(row.data or {}),
         "open_tasks": [task(actor, t) for t in open_tasks],
@@ -124,4 +127,4 @@ def task_page(session: Session, actor: User, result: Page) -> dict[str, Any]:
 def audit_event(event: AuditEvent) -> dict[str, Any]:
     return {"instance_id": event.instance_id, "process": event.process_key, "seq": event.seq, "at": event.at,
             "actor": event.actor, "type": event.type, "task_id": event.task_id, "task_name": event.task_name,
-            "data": event.data or {}, "version": event.version, "hash": event.hash, "prev_hash": event.prev_hash}
+            "data": event_data(event.type, event.data), "version": event.version, "hash": event.hash, "prev_hash": event.prev_hash}

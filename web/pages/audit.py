@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from engine.models import AuditEvent, User
 
 from .. import db
 from ..downloads import content_disposition, csv_cell
+from ..messages import api_text, event_data, say
 from ..security import current_actor
 from .errors import Refused
 from .labels import EVENT_LABELS, status_label, status_tone
@@ -113,7 +113,7 @@ def trace(instance_id: int):
     names = people(session, {e.actor for e in events} | {instance.started_by})
     return render_template("audit/trace.html", instance=instance, events=events, check=check,
                            check_text=chain_status(check), names=names, status=status_label(instance),
-                           tone=status_tone(instance), pretty=_pretty)
+                           tone=status_tone(instance), pretty=_pretty, data_of=event_data)
 
 
 @bp.get("/requests/<int:instance_id>/trace.<any(csv, json):fmt>")
@@ -130,7 +130,7 @@ def export_trace(instance_id: int, fmt: str):
                         "started_at": instance.started_at.isoformat()},
             "chain": {"ok": check.ok, "events_checked": check.events_checked,
                       "first_broken_seq": check.first_broken[1] if check.first_broken else None,
-                      "reason": check.reason},
+                      "reason": api_text(check.reason)},
             "events": [_row(e) for e in events],
         }
         return _download(json.dumps(document, ensure_ascii=False, indent=2), "application/json",
@@ -143,18 +143,7 @@ def chain_status(check) -> str:
         return _("Verified: %(n)s events, chain intact.", n=check.events_checked)
     seq = check.first_broken[1] if check.first_broken else "?"
     return _("Chain broken at event no. %(seq)s: %(reason)s (%(n)s events checked).", seq=seq,
-             reason=_reason(check.reason or ""), n=check.events_checked)
-
-
-def _reason(reason: str) -> str:
-    if reason == "does not link to the previous event":
-        return _("it does not link to the event before it")
-    if reason == "its content does not match its hash":
-        return _("its content was changed after it was written")
-    missing = re.fullmatch(r"event (\d+) is missing", reason)
-    if missing:
-        return _("event no. %(seq)s is missing", seq=missing.group(1))
-    return reason
+             reason=say(check.reason), n=check.events_checked)
 
 
 def _pretty(value) -> str:
@@ -167,7 +156,7 @@ def _pretty(value) -> str:
 def _row(event: AuditEvent) -> dict:
     return {"at": event.at.isoformat(), "instance_id": event.instance_id, "seq": event.seq, "actor": event.actor,
             "type": event.type, "process_key": event.process_key, "version": event.version,
-            "task_id": event.task_id, "task_name": event.task_name, "data": event.data,
+            "task_id": event.task_id, "task_name": event.task_name, "data": event_data(event.type, event.data),
             "prev_hash": event.prev_hash, "hash": event.hash}
 
 

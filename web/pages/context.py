@@ -190,7 +190,7 @@ class RequestContext:
             elif event.type == "instance_cancelled" and data.get("reason"):
                 moment.items = [Item(_("Reason"), str(data["reason"]), long=True)]
             elif event.type == "instance_failed" and data.get("message"):
-                moment.items = [Item(_("Reason"), failure_words(str(data["message"])) or "", long=True)]
+                moment.items = [Item(_("Reason"), failure_words(data["message"]) or "", long=True)]
             elif event.type == "incident_retried" and isinstance(data.get("attempts"), int):
                 moment.items = [Item(_("Failed attempts before the retry"), str(data["attempts"]))]
             elif event.type in ("task_claimed", "task_released") and data.get("assignee"):

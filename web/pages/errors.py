@@ -14,6 +14,7 @@ from werkzeug.exceptions import Forbidden, HTTPException
 from engine.errors import PasserelleError
 
 from .. import db, errors as error_map
+from ..messages import readable
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def render_error(code: int, detail: str | None = None, field_errors: dict | None
 
 def engine_error(error: PasserelleError):
     code = error_map.status_of(error)
-    return render_error(code, field_errors=error_map.field_errors(error))
+    return render_error(code, field_errors=error_map.field_errors(error, words=readable))
 
 
 def http_error(error: HTTPException):

@@ -2,12 +2,11 @@
 
 Each field becomes one widget: a text line or a text box, a number, a date picker, Yes/No
 buttons (a question) or a check box (a statement to agree with), radio buttons or a list for a
-choice, a list of people or of host organisations. Errors from the engine's validation are put in
-plain words next to their field, and the values typed are kept.
+choice, a list of people or of host organisations. Errors from the engine's validation (Messages)
+are put in plain words next to their field (web/messages.py), and the values typed are kept.
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from engine import Message
 from engine.models import Organisation, User
+
+from ..messages import readable, say
 
 LONG_TEXT = 200  # strings allowed to be longer than this get a text box
 MAX_LIST = 300  # more choices than this: a text input with suggestions instead of a list
@@ -99,7 +101,7 @@ def _hint(spec: dict[str, Any], widget: str, form: dict[str, Any]) -> str:
     return ""
 
 
-def build(form: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]] | None,
+def build(form: dict[str, Any], values: dict[str, Any], errors: dict[str, list[Message]] | None,
           choices: dict[str, list[tuple[str, str]]]) -> list[FieldView]:
     """Widgets for the editable fields of `form`, filled with `values` and `errors`."""
     views = []
@@ -114,7 +116,7 @@ def build(form: dict[str, Any], values: dict[str, Any], errors: dict[str, list[s
             min=str(c["min"]) if c.get("min") is not None else None,
             max=str(c["max"]) if c.get("max") is not None else None,
             maxlength=maxlength, hint=_hint(spec, widget, form),
-            errors=[plain_error(m, spec, form) for m in (errors or {}).get(spec["id"], [])],
+            errors=[plain_error(m, form) for m in (errors or {}).get(spec["id"], [])],
         ))
     return views
 
@@ -173,42 +175,10 @@ def _option_label(form: dict[str, Any], field_id: str, value: str) -> str:
     return value
 
 
-_PATTERNS: list[tuple[re.Pattern, Any]] = [
-    (re.compile(r"this field is required|required"), lambda m, s, f: _("Please fill in this field.")),
-    (re.compile(r"required when (\w+) is (.+)"), lambda m, s, f: _(
-        "Please fill in this field: it is needed when “%(field)s” is “%(value)s”.",
-        field=_label_of(f, m.group(1)), value=_option_label(f, m.group(1), m.group(2)))),
-    (re.compile(r"must be a whole number"), lambda m, s, f: _("Enter a whole number, such as 20.")),
-    (re.compile(r"must be a date.*"), lambda m, s, f: _("Enter a date, such as 2025-09-01.")),
-    (re.compile(r"must be at least (\d+) characters"), lambda m, s, f: _(
-        "Write at least %(n)s characters.", n=m.group(1))),
-    (re.compile(r"must be at most (\d+) characters"), lambda m, s, f: _(
-        "Write at most %(n)s characters.", n=m.group(1))),
-    (re.compile(r"must be at least (.+)"), lambda m, s, f: _("Enter %(n)s or more.", n=m.group(1))),
-    (re.compile(r"must be at most (.+)"), lambda m, s, f: _("Enter %(n)s or less.", n=m.group(1))),
-    (re.compile(r"must be on or after (.+)"), lambda m, s, f: _("Choose %(d)s or later.", d=m.group(1))),
-    (re.compile(r"must be on or before (.+)"), lambda m, s, f: _("Choose %(d)s or earlier.", d=m.group(1))),
-    (re.compile(r"must be one of.*"), lambda m, s, f: _("Choose one of the answers offered.")),
-    (re.compile(r"must be true or false"), lambda m, s, f: _("Answer yes or no.")),
-    (re.compile(r"must be checked to go on"), lambda m, s, f: _("Tick this box to go on.")),
-    (re.compile(r"unknown user: (.+)"), lambda m, s, f: _("Nobody called “%(v)s” works here.", v=m.group(1))),
-    (re.compile(r"(.+) does not have the role (.+)"), lambda m, s, f: _(
-        "This person cannot take on this role.")),
-    (re.compile(r"unknown organisation: (.+)"), lambda m, s, f: _("Choose an organisation from the list.")),
-    (re.compile(r"organisations of kind .+ are not accepted here"), lambda m, s, f: _(
-        "This kind of organisation cannot host this mission.")),
-    (re.compile(r"this field is read-only"), lambda m, s, f: _("This value cannot be changed here.")),
-    (re.compile(r"must not contain (NUL characters|lone surrogates)"), lambda m, s, f: _(
-        "Remove the invisible characters from this text.")),
-    (re.compile(r"too much data: at most (\d+) KB per request"), lambda m, s, f: _(
-        "This text is too long: a request may hold at most %(n)s KB.", n=m.group(1))),
-]
-
-
-def plain_error(message: str, spec: dict[str, Any], form: dict[str, Any]) -> str:
-    """An engine validation message, said for the person filling in the form."""
-    for pattern, say in _PATTERNS:
-        match = pattern.fullmatch(message.strip())
-        if match:
-            return say(match, spec, form)
-    return message
+def plain_error(message: Message | str, form: dict[str, Any]) -> str:
+    """An engine validation message, said for the person filling in the form (the fields it
+    names by their labels, the answers by theirs)."""
+    if isinstance(message, Message) and message.code == "form.required_when":
+        field_id, value = message.params["field"], message.params["value"]
+        return say(message, field=_label_of(form, field_id), value=_option_label(form, field_id, value))
+    return readable(message)

@@ -8,12 +8,10 @@ from datetime import datetime
 from flask_babel import gettext as _
 from lxml import etree
 
-from engine import Failure, Incident, Instance
+from engine import Incident, Instance, Message, stored_failure
 from engine.xml import parse_xml
 
-# Errors that mean the mail server was never reached (engine.mailer: OSError or smtplib errors).
-_UNREACHABLE = ("ConnectionRefusedError", "ConnectionResetError", "TimeoutError", "timed out", "gaierror",
-                "SMTPConnectError", "SMTPServerDisconnected", "OSError", "unreachable")
+from ..messages import say
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,7 @@ class IncidentView:
     cause: str  # why, in plain words
     attempts: int
     since: datetime | None
-    detail: str | None  # the worker's own words, for operators
+    detail: str | None  # the worker's own words, for operators (engine.Incident.last_error)
 
 
 def described(instance: Instance, found: list[Incident]) -> list[IncidentView]:
@@ -43,16 +41,10 @@ def _what(incident: Incident, names: dict[str, str]) -> str:
 
 
 def _cause(incident: Incident) -> str:
-    error = incident.last_error or ""
-    if incident.kind == "timer":
-        if "did not fire" in error:
-            return _("the date was reached but the process did not move on")
-        return _("Passerelle could not read or continue the request at that date")
-    if "SMTPRecipientsRefused" in error:
-        return _("the mail server refused this address")
-    if any(word in error for word in _UNREACHABLE):
-        return _("the mail server could not be reached")
-    return _("the mail server did not accept the message")
+    if incident.cause is not None:
+        return say(incident.cause)
+    # no error kept: say what failed in general
+    return say(Message("incident.timer_error" if incident.kind == "timer" else "incident.mail_rejected"))
 
 
 def _event_names(instance: Instance) -> dict[str, str]:
@@ -65,22 +57,8 @@ def _event_names(instance: Instance) -> dict[str, str]:
             if el.get("id") and el.get("name")}
 
 
-def failure_words(failure: str | None) -> str | None:
-    """Why a request stopped (Instance.failure, written by the engine in English), in the page's
-    language: what went wrong, then at which step of the diagram and which line of its script."""
-    if not failure:
-        return None
-    parts = Failure.parse(failure)
-    if parts is None:
-        return failure
-    if parts.forbidden:
-        words = _("the process diagram holds code that is not allowed: %(detail)s", detail=parts.detail)
-    else:
-        words = _("the process could not go on: %(detail)s", detail=parts.detail)
-    if parts.bpmn_id:
-        words += " — " + _("step “%(step)s” (%(bpmn_id)s)", step=parts.step, bpmn_id=parts.bpmn_id)
-    if parts.line and parts.code:
-        words += ", " + _("line %(line)s of its script: %(code)s", line=parts.line, code=parts.code)
-    elif parts.line:
-        words += ", " + _("line %(line)s of its script", line=parts.line)
-    return words
+def failure_words(failure: str | dict | None) -> str | None:
+    """Why a request stopped (`Instance.failure`, or an `instance_failed` event's `message`), in the
+    page's language: what went wrong, then at which step of the diagram and which line of its script."""
+    message = stored_failure(failure)
+    return say(message) if message is not None else None

@@ -123,7 +123,7 @@ def _earlier_steps(session, user, task, context: RequestContext):
 
 def _other_errors(form, errors):
     known = {f["id"] for f in formview.editable_fields(form)}
-    return {k: v for k, v in (errors or {}).items() if k not in known}
+    return {k: [formview.plain_error(m, form) for m in v] for k, v in (errors or {}).items() if k not in known}
 
 
 def _after_completion(session, user, instance_id: int) -> str:
