@@ -5,9 +5,8 @@ exporting the 800,000 events of a large database takes the memory of one batch, 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterator
 
-from sqlalchemy import Row
+from sqlalchemy import Result
 from sqlalchemy.orm import Session
 
 from . import permissions
@@ -24,24 +23,17 @@ TRAIL_COLUMNS = (AuditEvent.instance_id, AuditEvent.process_key, AuditEvent.seq,
 
 def audit_trail(session: Session, reader: User, *, process: str | None = None, actor: str | None = None,
                 type: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                instance_id: int | None = None, batch: int = TRAIL_BATCH) -> Iterator[Row]:
+                instance_id: int | None = None, batch: int = TRAIL_BATCH) -> Result:
     """The events matching the filters (as `engine.queries.audit_events`), oldest first — one
     request's in the order of its chain — as rows with the attributes of `TRAIL_COLUMNS`.
 
     The query runs at the call, so refusals come before the first event; the rows are fetched
-    `batch` at a time as they are iterated. Close the iterator (or exhaust it) before the session.
+    `batch` at a time as they are iterated. Close the result (`close()` or `with`) when done or
+    abandoned, whether it was read or not: it holds a cursor (server-side on PostgreSQL).
 
     Raises PermissionDenied unless `reader` may read the audit (`auditor`, `admin`).
     """
     permissions.require(permissions.can_read_audit(reader), "only auditors and administrators read the audit")
     query = audit_query(process, actor, type, since, until, instance_id).with_only_columns(*TRAIL_COLUMNS)
     order = (AuditEvent.seq,) if instance_id is not None else (AuditEvent.at, AuditEvent.id)
-    result = session.execute(query.order_by(None).order_by(*order).execution_options(yield_per=batch))
-    return _rows(result)
-
-
-def _rows(result) -> Iterator[Row]:
-    try:
-        yield from result
-    finally:
-        result.close()  # a server-side cursor must not outlive an abandoned download
+    return session.execute(query.order_by(None).order_by(*order).execution_options(yield_per=batch))

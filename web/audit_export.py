@@ -47,8 +47,16 @@ def trail_download(reader, fmt: str, stem: str, *, bom: bool = False, **filters)
         session.close()
         raise
     lines = csv_lines(events, bom) if fmt == "csv" else json_lines(events)
-    return Response(_chunks(lines, events, session), mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": content_disposition(f"{stem}.{fmt}")})
+    response = Response(_chunks(lines), mimetype=MIMETYPES[fmt],
+                        headers={"Content-Disposition": content_disposition(f"{stem}.{fmt}")})
+
+    @response.call_on_close
+    def _release() -> None:  # also when the body is never read (HEAD): a generator not started has no finally
+        lines.close()
+        events.close()
+        session.close()
+
+    return response
 
 
 def csv_lines(events: Iterable, bom: bool = False) -> Iterator[str]:
@@ -81,18 +89,13 @@ def _drain(out: io.StringIO) -> str:
     return text
 
 
-def _chunks(lines: Iterator[str], events, session) -> Iterator[bytes]:
-    try:
-        pending, size = [], 0
-        for line in lines:
-            pending.append(line)
-            size += len(line)
-            if size >= CHUNK_BYTES:
-                yield "".join(pending).encode()
-                pending, size = [], 0
-        if pending:
+def _chunks(lines: Iterator[str]) -> Iterator[bytes]:
+    pending, size = [], 0
+    for line in lines:
+        pending.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
             yield "".join(pending).encode()
-    finally:
-        lines.close()
-        events.close()
-        session.close()
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending).encode()

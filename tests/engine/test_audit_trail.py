@@ -29,9 +29,12 @@ def test_only_auditors_and_administrators_read_the_trail(org_sessions, instance_
 def test_the_trail_is_filtered_and_oldest_first(org_sessions, instance_id):
     with unit_of_work(org_sessions) as s:
         auditor = as_user(s, "antoine")
-        everything = list(audit_trail(s, auditor, batch=2))  # several batches
-        chain = list(audit_trail(s, as_user(s, "elodie"), instance_id=instance_id))
-        completed = list(audit_trail(s, auditor, type="task_completed", actor="nadia", process="approval_test"))
+        with audit_trail(s, auditor, batch=2) as result:  # several batches
+            everything = list(result)
+        with audit_trail(s, as_user(s, "elodie"), instance_id=instance_id) as result:
+            chain = list(result)
+        with audit_trail(s, auditor, type="task_completed", actor="nadia", process="approval_test") as result:
+            completed = list(result)
     assert [e.type for e in everything[:1]] == ["process_deployed"]
     assert [(e.at, e.seq) for e in everything if e.instance_id == instance_id] == [(e.at, e.seq) for e in chain]
     assert [e.at for e in everything] == sorted(e.at for e in everything)

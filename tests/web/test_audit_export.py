@@ -129,3 +129,18 @@ def test_a_large_export_does_not_hold_the_trail_in_memory(app):
     assert lines > events and size > 8_000_000
     # one list of every event and the whole text at once, as before, peaked at 58 MB; streamed, 3.6 MB
     assert peak < 16_000_000, f"{peak:,} bytes at the peak for {size:,} bytes exported"
+
+
+def test_an_abandoned_download_gives_its_database_connection_back(app):
+    add_events(app, 3_000)
+    antoine = Person(app.test_client(), "antoine")
+    pool = app.extensions["passerelle.db"].pool
+    head = antoine.client.head("/audit/events.csv", headers=antoine.headers)
+    assert head.status_code == 200 and head.get_data() == b""
+    head.close()  # as every WSGI server does once it has sent the answer
+    assert pool.checkedout() == 0  # although its body was never read
+    response = antoine.get("/audit/events.csv", buffered=False)
+    first = next(iter(response.response))
+    assert first.startswith("\ufeff\"instance_id\"".encode()) and pool.checkedout() == 1  # reading
+    response.close()  # the person cancels the download
+    assert pool.checkedout() == 0
