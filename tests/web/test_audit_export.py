@@ -8,7 +8,6 @@ import json
 import tracemalloc
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from engine import clock
