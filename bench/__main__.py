@@ -17,7 +17,8 @@ from pathlib import Path  # noqa: E402
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from . import anatomy, bulk, databases, engine_cost, http_load, isolation_cost, report, scale, server  # noqa: E402
+from . import (anatomy, audit_export, bulk, databases, engine_cost, http_load, isolation_cost, report,  # noqa: E402
+               scale, server)
 
 BENCH_DIR = Path(__file__).resolve().parent
 USERS = ("nadia", "julien", "luc", "thomas", "pierre", "marie", "lea", "sophie", "karim", "claire", "antoine")
@@ -56,7 +57,8 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
         finally:
             database.dispose()
             database.drop()
-    if not ({"scale", "http"} & set(args.only)):
+    measured = {"scale", "http"} & set(args.only)  # (4) runs for either; "audit" alone needs only the database
+    if not (measured or "audit" in args.only):
         return out
     database = databases.create(kind, workdir, args.postgres_url, "scale")
     try:
@@ -74,7 +76,8 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
         log(f"    {census['instances']:,} instances, {census['task_rows']:,} task rows, "
             f"{census['audit_events']:,} audit events, {size / 1e6:,.0f} MB "
             f"({out['scale']['mb_per_1000_instances']} MB per 1,000 instances)")
-        out["scale"]["engine"] = scale.measure_engine(sessions, plan.latency_repeats)
+        if measured:
+            out["scale"]["engine"] = scale.measure_engine(sessions, plan.latency_repeats)
         tokens = server.tokens(sessions, USERS)
         database.dispose()
         if "http" in args.only:
@@ -84,16 +87,21 @@ def run_kind(kind: str, plan: Plan, args, workdir: Path) -> dict:
                 f"{out['anatomy']['complete']['sql_time_share']:.0%}")
         port = make_url(database.url).port if kind == "postgresql" else None
         with server.Server(database.url, workdir / f"gunicorn-{kind}.log", threads=plan.threads) as srv:
-            out["scale"]["http"] = scale.measure_http(srv.url, tokens, plan.latency_repeats, plan.open_tasks)
-            log(f"    task list p95 {out['scale']['http']['tasks']['p95_ms']} ms, "
-                f"audit search p95 {out['scale']['http']['audit']['p95_ms']} ms")
+            if measured:
+                out["scale"]["http"] = scale.measure_http(srv.url, tokens, plan.latency_repeats, plan.open_tasks)
+                log(f"    task list p95 {out['scale']['http']['tasks']['p95_ms']} ms, "
+                    f"audit search p95 {out['scale']['http']['audit']['p95_ms']} ms")
             if "http" in args.only:
                 log(f"  3. HTTP load: {plan.load.clients} clients for {plan.load.seconds:g} s")
                 out["http"] = http_load.measure(srv.url, tokens, plan.load, log=log,
                                                 cpu=lambda: server.cpu_snapshot(srv, port))
                 out["http"]["gunicorn"] = {"workers": srv.workers, "worker_class": "gthread", "threads": srv.threads}
-            out["memory"] = {"peak_rss_mib": srv.peak_rss_mib()}
-            log(f"  5. peak RSS of the workers: {out['memory']['peak_rss_mib']} MiB")
+            if measured:
+                out["memory"] = {"peak_rss_mib": srv.peak_rss_mib()}
+                log(f"  5. peak RSS of the workers: {out['memory']['peak_rss_mib']} MiB")
+            if "audit" in args.only:  # after (5), whose peaks it would raise
+                log(f"  7. exporting the whole audit trail ({census['audit_events']:,} events at the load)")
+                out["audit_export"] = audit_export.measure(srv, tokens, log=log)
     finally:
         database.dispose()
         database.drop()
@@ -108,9 +116,11 @@ def main(argv=None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("PASSERELLE_BENCH_DATABASE_URL"),
                         help="a PostgreSQL server where throwaway databases may be created "
                              "(default: $PASSERELLE_BENCH_DATABASE_URL)")
-    parser.add_argument("--only", default="engine,scale,http",
-                        help="comma-separated parts: engine (1-2), scale (4), http (3, 5)")
-    parser.add_argument("--instances", type=int, help="requests bulk-loaded for the task-list measurement")
+    parser.add_argument("--only", default="engine,scale,http,audit",
+                        help="comma-separated parts: engine (1-2), scale (4), http (3, 5), audit (7)")
+    parser.add_argument("--instances", type=int,
+                        help="requests bulk-loaded for the task-list and audit-export measurements "
+                             "(default 100,000: ~790,000 audit events)")
     parser.add_argument("--clients", type=int, help="concurrent HTTP clients")
     parser.add_argument("--seconds", type=float, help="length of the HTTP load")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results", help="where results go")
@@ -119,7 +129,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.only = [p.strip() for p in args.only.split(",") if p.strip()]
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
-    unknown = set(kinds) - {"sqlite", "postgresql"} or set(args.only) - {"engine", "scale", "http"}
+    unknown = set(kinds) - {"sqlite", "postgresql"} or set(args.only) - {"engine", "scale", "http", "audit"}
     if unknown:
         parser.error(f"unknown: {', '.join(sorted(unknown))}")
     if "postgresql" in kinds and not args.postgres_url:

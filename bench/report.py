@@ -11,6 +11,7 @@ TARGETS = {
     "growth": 1.5,            # after 50 rounds / fresh, persisted engine
     "completions_per_second": 100.0,  # PostgreSQL, over HTTP
     "p95_ms": 50.0,           # task list and audit search at scale
+    "audit_export_mib": 50.0,  # RSS growth of the worker exporting the whole audit trail
 }
 
 
@@ -46,6 +47,8 @@ def verdicts(results: dict) -> list[dict]:
               _get(results, kind, "scale", "http", "tasks", "p95_ms"), TARGETS["p95_ms"])
         judge("4. audit search by actor p95 ms at scale, at most", kind,
               _get(results, kind, "scale", "http", "audit", "p95_ms"), TARGETS["p95_ms"])
+        judge("7. RSS growth (MiB) of the worker exporting the whole audit trail, at most", kind,
+              _get(results, kind, "audit_export", "max_rss_growth_mib"), TARGETS["audit_export_mib"])
     return out
 
 
@@ -129,6 +132,10 @@ def markdown(report: dict) -> str:
         row("　same, a completion whose conditions are all cheap (evaluated in-process either way)",
             "isolation", "conditions", "ratio", suffix="×"),
         row("　that script alone, median ms: sandbox process / in-process", "isolation", "script_alone", "summary"),
+        row("7. audit export of the whole trail over HTTP: RSS growth of the serving worker, MiB (CSV)",
+            "audit_export", "csv", "max_rss_growth_mib", target="< 50 MiB"),
+        row("　same, JSON", "audit_export", "json", "max_rss_growth_mib", target="< 50 MiB"),
+        row("　events exported / MiB of CSV / seconds / events per second", "audit_export", "summary"),
     ]
     verdict_lines = [f"- {'met' if v['met'] else '**missed**'}: {v['target']} {v['limit']:g} — "
                      f"{dict(KINDS)[v['database']]}: {v['value']:g}" for v in verdicts(results)]
@@ -155,6 +162,10 @@ def summarise(results: dict) -> None:
             results[kind]["http"]["cpu_summary"] = " / ".join(
                 f"{cpu[p]:.1f}" if (cpu[p] or p != "database" or kind == "postgresql") else "—"
                 for p in ("server", "database", "client"))
+        export = _get(results, kind, "audit_export", "csv")
+        if export:
+            results[kind]["audit_export"]["summary"] = (f"{export['events']:,} / {export['bytes'] / 2**20:,.0f} / "
+                                                        f"{export['seconds']:g} / {export['events_per_second']:,}")
         census = _get(results, kind, "scale", "census")
         if census:
             results[kind]["scale"]["census_summary"] = (f"{census['instances']:,} / {census['task_rows']:,} / "

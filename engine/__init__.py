@@ -32,6 +32,7 @@ from .failures import failure_of, stored_failure
 from .messages import CODES as MESSAGE_CODES, Message
 from .mailer import SmtpSettings
 from .timers import PassReport, WorkerSettings, run_worker
+from .trail import audit_trail
 
 __all__ = [
     # errors
@@ -58,6 +59,8 @@ __all__ = [
     "get_task", "run_due_timers",
     # reading: task lists, request lists, histories, audit search; what a task's reader sees
     "queries", "visibility",
+    # the audit trail read whole, in batches, for an export
+    "audit_trail",
     # credentials
     "authenticate", "hash_password", "check_password", "issue_token", "token_row", "revoke_token",
     "revoke_tokens",

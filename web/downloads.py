@@ -12,13 +12,15 @@ from urllib.parse import quote
 # start (the beginning, after a separator, spaces and quotes skipped), a formula character is
 # preceded by an apostrophe, which spreadsheets take for "this is text" and do not show.
 _CELL_START = re.compile(r"(?:^|(?<=[,;\r\n]))(?=[ \"]*[=+\-@\t\r])")
+# Most cells (hashes, names, numbers) hold no formula character at all: one quick scan tells.
+_FORMULA_CHAR = re.compile(r"[=+\-@\t\r]")
 
 
 def csv_cell(value) -> str:
     """`value` as CSV text that neither a comma- nor a semicolon-splitting spreadsheet runs. Write
     the cells with `csv.QUOTE_ALL`, so that a spreadsheet respecting quotes splits nothing."""
     text = "" if value is None else str(value)
-    return _CELL_START.sub("'", text)
+    return _CELL_START.sub("'", text) if _FORMULA_CHAR.search(text) else text
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

@@ -35,12 +35,15 @@ def test_quick_run_writes_json_markdown_and_png(kind, tmp_path):
     assert figures["scale"]["http"]["tasks"]["count"] == 5
     assert figures["http"]["missions"] >= 1 and figures["http"]["completions_per_second"] > 0
     assert len(figures["memory"]["peak_rss_mib"]) == 2  # both gunicorn workers
+    export = figures["audit_export"]
+    assert export["csv"]["events"] == export["json"]["events"] >= census["audit_events"]  # the whole trail
+    assert export["max_rss_growth_mib"] < 50
     assert {v["database"] for v in report["verdicts"]} <= {kind}
     assert [p.name for p in tmp_path.glob("bench-*.json")]
 
     table = (tmp_path / "latest.md").read_text()
     assert "| Figure | SQLite | PostgreSQL | Target |" in table
-    assert "1. engine overhead" in table and "4. GET /api/v1/tasks" in table
+    assert "1. engine overhead" in table and "4. GET /api/v1/tasks" in table and "7. audit export" in table
     assert table.strip() in done.stdout
 
     png = (tmp_path / "cost_growth.png").read_bytes()

@@ -1,17 +1,12 @@
 """The audit trail across requests (`auditor`, `admin`): search, verify the hash chains, export."""
 from __future__ import annotations
 
-import csv
-import io
-import json
-
-from flask import Response, g
+from flask import g
 
 from engine import permissions, queries, verify_audit
-from engine.models import AuditEvent
 
 from .. import db
-from ..downloads import content_disposition, csv_cell
+from ..audit_export import trail_download
 from ..messages import api_text
 from . import errors, representations
 from .base import ApiBlueprint
@@ -21,9 +16,6 @@ from .schemas import (AuditEventPageSchema, AuditEventSchema, AuditExportArgsSch
 
 blp = ApiBlueprint("api_audit", __name__, url_prefix="/api/v1/audit",
                    description="The audit trail across requests, for auditors and administrators.")
-
-CSV_COLUMNS = ("instance_id", "process", "seq", "at", "actor", "type", "task_id", "task_name", "version",
-               "data", "prev_hash", "hash")
 
 
 @blp.before_request
@@ -67,22 +59,6 @@ def verify():
                   description="JSON, an array of events")
 @responds(*errors.COMMON, 403)
 def export(args):
-    """The events matching the filters as a download, oldest first: `format=csv` (default) or `json`."""
-    query = queries.audit_query(**_filters(args)).order_by(None).order_by(AuditEvent.at, AuditEvent.id)
-    rows = [representations.audit_event(e) for e in db.session().scalars(query)]
-    if args["format"] == "json":
-        body = json.dumps(AuditEventSchema(many=True).dump(rows), ensure_ascii=False, indent=1)
-        return _download(body, "application/json", "audit-events.json")
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
-    writer.writerow(CSV_COLUMNS)
-    for row in AuditEventSchema(many=True).dump(rows):
-        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-        writer.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
-    return _download(out.getvalue(), "text/csv", "audit-events.csv")
-
-
-def _download(body: str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = content_disposition(filename)
-    return response
+    """The events matching the filters as a download, oldest first: `format=csv` (default) or `json`.
+    Streamed: the whole trail downloads in bounded memory."""
+    return trail_download(g.api_user, args["format"], "audit-events", **_filters(args))

@@ -2,8 +2,6 @@
 its hash-chain check, CSV/JSON exports and a printable trace."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -14,10 +12,11 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from engine import EVENT_TYPES, get_instance, list_processes, permissions, queries, verify_audit
-from engine.models import AuditEvent, User
+from engine.models import User
 
 from .. import db
-from ..downloads import content_disposition, csv_cell
+from ..audit_export import event_row, trail_download
+from ..downloads import content_disposition
 from ..messages import api_text, event_data, say
 from ..security import current_actor
 from .errors import Refused
@@ -28,8 +27,6 @@ from .people import people
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
 FIRST_YEAR, LAST_YEAR = 1900, 9999
-EXPORT_COLUMNS = ("at", "instance_id", "seq", "actor", "type", "process_key", "version", "task_id", "task_name",
-                  "data", "prev_hash", "hash")
 
 
 @bp.before_request
@@ -96,12 +93,10 @@ def _titles(session, ids) -> dict[int, str]:
 
 @bp.get("/events.<any(csv, json):fmt>")
 def export_events(fmt: str):
-    session = db.session()
     filters, errors = _filters()
     if errors:
         return Response("\n".join(f"{k}: {v}" for k, v in errors.items()), status=422, mimetype="text/plain")
-    events = session.scalars(queries.audit_query(**filters).execution_options(yield_per=500))
-    return _export(events, fmt, "audit-events")
+    return trail_download(current_actor(), fmt, "audit-events", bom=True, **filters)
 
 
 @bp.get("/requests/<int:instance_id>")
@@ -120,22 +115,22 @@ def trace(instance_id: int):
 def export_trace(instance_id: int, fmt: str):
     session, user = db.session(), current_actor()
     instance = get_instance(session, instance_id, user)
+    if fmt == "csv":
+        return trail_download(user, "csv", f"request-{instance.id}-trace", bom=True, instance_id=instance.id)
     events = queries.history(session, instance.id)
-    if fmt == "json":
-        check = verify_audit(session, instance_id=instance.id)
-        document = {
-            "request": {"id": instance.id, "title": instance.title, "process_key": instance.process_key,
-                        "version": instance.version.version, "status": instance.status,
-                        "end_state": instance.end_state, "started_by": instance.started_by,
-                        "started_at": instance.started_at.isoformat()},
-            "chain": {"ok": check.ok, "events_checked": check.events_checked,
-                      "first_broken_seq": check.first_broken[1] if check.first_broken else None,
-                      "reason": api_text(check.reason)},
-            "events": [_row(e) for e in events],
-        }
-        return _download(json.dumps(document, ensure_ascii=False, indent=2), "application/json",
-                         f"request-{instance.id}-trace.json")
-    return _export(events, fmt, f"request-{instance.id}-trace")
+    check = verify_audit(session, instance_id=instance.id)
+    document = {
+        "request": {"id": instance.id, "title": instance.title, "process_key": instance.process_key,
+                    "version": instance.version.version, "status": instance.status,
+                    "end_state": instance.end_state, "started_by": instance.started_by,
+                    "started_at": instance.started_at.isoformat()},
+        "chain": {"ok": check.ok, "events_checked": check.events_checked,
+                  "first_broken_seq": check.first_broken[1] if check.first_broken else None,
+                  "reason": api_text(check.reason)},
+        "events": [event_row(e) for e in events],
+    }
+    return _download(json.dumps(document, ensure_ascii=False, indent=2), "application/json",
+                     f"request-{instance.id}-trace.json")
 
 
 def chain_status(check) -> str:
@@ -151,27 +146,6 @@ def _pretty(value) -> str:
         return value
     compact = json.dumps(value, ensure_ascii=False, default=str)
     return compact if len(compact) <= 60 else json.dumps(value, ensure_ascii=False, indent=1, default=str)
-
-
-def _row(event: AuditEvent) -> dict:
-    return {"at": event.at.isoformat(), "instance_id": event.instance_id, "seq": event.seq, "actor": event.actor,
-            "type": event.type, "process_key": event.process_key, "version": event.version,
-            "task_id": event.task_id, "task_name": event.task_name, "data": event_data(event.type, event.data),
-            "prev_hash": event.prev_hash, "hash": event.hash}
-
-
-def _export(events, fmt: str, stem: str) -> Response:
-    if fmt == "json":
-        return _download(json.dumps([_row(e) for e in events], ensure_ascii=False, indent=2), "application/json",
-                         f"{stem}.json")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, quoting=csv.QUOTE_ALL)
-    writer.writeheader()
-    for event in events:
-        row = _row(event)
-        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-        writer.writerow({k: csv_cell(v) for k, v in row.items()})
-    return _download("\ufeff" + out.getvalue(), "text/csv", f"{stem}.csv")
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:
