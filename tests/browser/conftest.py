@@ -142,6 +142,7 @@ def in_days(n: int) -> date:
     return clock.today() + timedelta(days=n)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
 def pytest_collection_modifyitems(items):
     # One worker runs them all (--dist loadgroup): one Chromium, and one worker clears the screenshots.
     for item in items:
