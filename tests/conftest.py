@@ -89,9 +89,9 @@ def fresh_database_url(kind: str, tmp_path: Path, create: bool = True) -> tuple[
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
-    # The web tests' `app` makes the database a copy of the seeded one (CREATE DATABASE … TEMPLATE
-    # on PostgreSQL): creating an empty one first would only be dropped again.
-    url, drop = fresh_database_url(request.param, tmp_path, create="app" not in request.fixturenames)
+    # A test that starts from the seeded database (tests/web `app`) gets it by CREATE DATABASE …
+    # TEMPLATE on PostgreSQL: an empty one created first would only be dropped again.
+    url, drop = fresh_database_url(request.param, tmp_path, create="seeded" not in request.fixturenames)
     yield url
     drop()
 
