@@ -36,6 +36,23 @@ def suite_clock():
     start_at(None)
 
 
+# --- pytest-xdist (./scripts/test runs one worker per core) -----------------------------------
+
+_screenshots_of_workers: list[int] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _screenshots_of_workers.append(node.workeroutput.get("screenshots", 0) if hasattr(node, "workeroutput") else 0)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The browser tests' line (tests/browser/conftest.py prints it when there are no workers)."""
+    if count := sum(_screenshots_of_workers):
+        terminalreporter.write_sep("-", "browser screenshots")
+        terminalreporter.write_line(f"{count} screenshots in {ROOT / 'test-artifacts' / 'screenshots'}")
+
+
 def postgres_url() -> str:
     url = os.environ.get("PASSERELLE_TEST_DATABASE_URL")
     if not url:
@@ -43,15 +60,23 @@ def postgres_url() -> str:
     return url
 
 
-def fresh_database_url(kind: str, tmp_path: Path) -> tuple[str, callable]:
-    """A URL to an empty database of `kind`, and a function that drops it."""
+def database_name(prefix: str) -> str:
+    """A new PostgreSQL database name, with the pytest-xdist worker's id (gw0, gw1…) in it: each
+    worker has its own databases on the shared server, and a leftover says whose it was."""
+    return f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:12]}"
+
+
+def fresh_database_url(kind: str, tmp_path: Path, create: bool = True) -> tuple[str, callable]:
+    """A URL to an empty database of `kind` (on PostgreSQL, only named when not `create`), and a
+    function that drops it."""
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite'}", lambda: None
     base = postgres_url()
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    name = database_name("t")
     admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if create:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.rsplit("/", 1)[0] + f"/{name}"
 
     def drop():
@@ -64,7 +89,9 @@ def fresh_database_url(kind: str, tmp_path: Path) -> tuple[str, callable]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
-    url, drop = fresh_database_url(request.param, tmp_path)
+    # A test that starts from the seeded database (tests/web `app`) gets it by CREATE DATABASE …
+    # TEMPLATE on PostgreSQL: an empty one created first would only be dropped again.
+    url, drop = fresh_database_url(request.param, tmp_path, create="seeded" not in request.fixturenames)
     yield url
     drop()
 

@@ -142,6 +142,19 @@ def in_days(n: int) -> date:
     return clock.today() + timedelta(days=n)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
+def pytest_collection_modifyitems(items):
+    # One worker runs them all (--dist loadgroup): one Chromium, and one worker clears the screenshots.
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: tests/conftest.py sums them up
+        session.config.workeroutput["screenshots"] = len(_shots_taken)
+
+
 def pytest_terminal_summary(terminalreporter):
     if _shots_taken:
         terminalreporter.write_sep("-", "browser screenshots")

@@ -1,10 +1,13 @@
-"""Helpers for engine tests: deploy the small test diagram, act as a demo user."""
+"""Helpers for engine tests: deploy the small test diagram, act as a demo user, start a request,
+walk its tasks and look at what it waits for."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine import deploy, find_user, unit_of_work
-from engine.models import HumanTask
+import pytest
+
+from engine import NotFound, PermissionDenied, deploy, find_user, start_instance, unit_of_work
+from engine.models import HumanTask, Instance
 
 DIAGRAMS = Path(__file__).resolve().parents[1] / "diagrams"
 
@@ -54,3 +57,32 @@ def walk(sessions, instance_id: int, steps) -> None:
     """Complete each (bpmn_id, username, data) step in turn."""
     for bpmn_id, username, data in steps:
         complete(sessions, instance_id, bpmn_id, username, data)
+
+
+def start(sessions, key: str, username: str) -> int:
+    """`username` starts a request of process `key`; its instance id."""
+    with unit_of_work(sessions) as s:
+        return start_instance(s, key, as_user(s, username)).id
+
+
+def waiting(sessions, instance_id: int) -> set[str]:
+    """The ids of the instance's tasks that wait for someone."""
+    with unit_of_work(sessions) as s:
+        return {t.bpmn_id for t in s.query(HumanTask).filter_by(instance_id=instance_id, status="ready")}
+
+
+def instance_state(sessions, instance_id: int) -> tuple[str, str | None, dict]:
+    """(status, end state, data) of the instance."""
+    with unit_of_work(sessions) as s:
+        instance = s.get(Instance, instance_id)
+        return instance.status, instance.end_state, dict(instance.data)
+
+
+def refused(sessions, instance_id: int, bpmn_id: str, username: str, data: dict, error=(PermissionDenied, NotFound)):
+    """`username` may not complete the waiting task `bpmn_id` with `data`: the error raised."""
+    with unit_of_work(sessions) as s:
+        task_id = open_task(s, instance_id, bpmn_id).id
+        with pytest.raises(error) as raised:
+            from engine import complete_task
+            complete_task(s, task_id, as_user(s, username), data)
+    return raised.value

@@ -14,10 +14,11 @@ import pytest
 
 from engine import Message
 from engine import (Conflict, InvalidData, NotFound, PermissionDenied, cancel_instance, complete_task, frozen_at,
-                    queries, run_due_timers, start_instance, unit_of_work, verify_audit)
+                    queries, run_due_timers, unit_of_work, verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
-from .helpers import as_user, complete, open_task, walk
+from . import helpers
+from .helpers import as_user, complete, instance_state, open_task, refused, waiting, walk
 
 KEY = "temporary_support_mission"
 REQUESTED = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
@@ -45,8 +46,7 @@ def request_time():
 # --- helpers ------------------------------------------------------------------------------------
 
 def start(sessions, username: str = "nadia") -> int:
-    with unit_of_work(sessions) as s:
-        return start_instance(s, KEY, as_user(s, username)).id
+    return helpers.start(sessions, KEY, username)
 
 
 def request(sessions, username: str = "nadia", **changes) -> int:
@@ -54,25 +54,6 @@ def request(sessions, username: str = "nadia", **changes) -> int:
     instance_id = start(sessions, username)
     complete(sessions, instance_id, "describe_mission", username, {**MISSION, **changes})
     return instance_id
-
-
-def waiting(sessions, instance_id: int) -> set[str]:
-    with unit_of_work(sessions) as s:
-        return {t.bpmn_id for t in s.query(HumanTask).filter_by(instance_id=instance_id, status="ready")}
-
-
-def instance_state(sessions, instance_id: int) -> tuple[str, str | None, dict]:
-    with unit_of_work(sessions) as s:
-        instance = s.get(Instance, instance_id)
-        return instance.status, instance.end_state, dict(instance.data)
-
-
-def refused(sessions, instance_id: int, bpmn_id: str, username: str, data: dict, error=(PermissionDenied, NotFound)):
-    with unit_of_work(sessions) as s:
-        task_id = open_task(s, instance_id, bpmn_id).id
-        with pytest.raises(error) as raised:
-            complete_task(s, task_id, as_user(s, username), data)
-    return raised.value
 
 
 # --- happy path and assignment ------------------------------------------------------------------

@@ -14,6 +14,8 @@ from engine.clock import frozen_at
 from engine.errors import ForbiddenCode
 from engine.sandbox import SandboxedEnvironment, check_code, find_forbidden, make_script_engine
 
+from .helpers import DIAGRAMS
+
 
 def run_bounded(function):
     """Run `function` in another thread (as gunicorn would) and insist that it finishes."""
@@ -259,54 +261,8 @@ def test_syntax_errors_are_syntax_errors_not_refusals(env):
 
 # --- through SpiffWorkflow ------------------------------------------------------------------------
 
-BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-    id="definitions" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="sample" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:scriptTask id="prepare" scriptFormat="python">
-      <bpmn:script>SCRIPT</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:businessRuleTask id="check" camunda:decisionRef="eligibility" />
-    <bpmn:exclusiveGateway id="gateway" />
-    <bpmn:endEvent id="accepted" />
-    <bpmn:endEvent id="refused" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />
-    <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="check" />
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="gateway" />
-    <bpmn:sequenceFlow id="f4" sourceRef="gateway" targetRef="accepted">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">len(problems) == 0</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f5" sourceRef="gateway" targetRef="refused">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">CONDITION</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-DMN = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="dmn" name="Eligibility"
-    namespace="http://camunda.org/schema/1.0/dmn">
-  <decision id="eligibility" name="Eligibility">
-    <decisionTable id="table" hitPolicy="COLLECT">
-      <input id="share"><inputExpression id="share_expression"><text>share</text></inputExpression></input>
-      <input id="end"><inputExpression id="end_expression"><text>end_date</text></inputExpression></input>
-      <output id="problems" name="problems" typeRef="string" />
-      <rule id="too_much">
-        <inputEntry id="too_much_share"><text>&gt; 40</text></inputEntry>
-        <inputEntry id="too_much_end"><text>-</text></inputEntry>
-        <outputEntry id="too_much_out"><text>"more than " + str(40) + " %"</text></outputEntry>
-      </rule>
-      <rule id="backwards">
-        <inputEntry id="backwards_share"><text></text></inputEntry>
-        <inputEntry id="backwards_end"><text>? &lt; add_days(start_date, 1)</text></inputEntry>
-        <outputEntry id="backwards_out"><text>"end before start"</text></outputEntry>
-      </rule>
-    </decisionTable>
-  </decision>
-</definitions>
-"""
+BPMN = (DIAGRAMS / "sandbox_sample.bpmn").read_text(encoding="utf-8")
+DMN = (DIAGRAMS / "sandbox_sample.dmn").read_text(encoding="utf-8")
 
 
 def run_workflow(data, script="problems = []\nshare = time_share + 10", condition="len(problems) > 0"):

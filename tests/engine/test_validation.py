@@ -9,6 +9,8 @@ import pytest
 from engine.errors import PROBLEM_CODES, Problem
 from engine.validation import UPLOAD, validate_bundle
 
+from .helpers import DIAGRAMS
+
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "bpmn-corpus"
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 
@@ -125,73 +127,8 @@ def test_shipped_processes_are_valid(folder):
 
 # --- a valid bundle and hostile variants of it ----------------------------------------------------
 
-BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-    id="definitions" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="sample" name="Sample" isExecutable="true">
-    <bpmn:startEvent id="start" />
-    <bpmn:scriptTask id="prepare" scriptFormat="python">
-      <bpmn:script>problems = []
-share = time_share + 10</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:businessRuleTask id="check" camunda:decisionRef="eligibility" />
-    <bpmn:userTask id="review" camunda:assignee="${manager_of(agent)}" camunda:candidateGroups="hr, ${escalation}">
-      <bpmn:extensionElements>
-        <camunda:properties><camunda:property name="exclude_users" value="${started_by}" /></camunda:properties>
-        <camunda:formData><camunda:formField id="decision" type="string" /></camunda:formData>
-      </bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:userTask id="confirm">
-      <bpmn:extensionElements>
-        <camunda:formData><camunda:formField id="decision" type="string" /></camunda:formData>
-      </bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:exclusiveGateway id="gateway" />
-    <bpmn:endEvent id="accepted" />
-    <bpmn:endEvent id="refused" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />
-    <bpmn:sequenceFlow id="f2" sourceRef="prepare" targetRef="check" />
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="review" />
-    <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="confirm" />
-    <bpmn:sequenceFlow id="f5" sourceRef="confirm" targetRef="gateway" />
-    <bpmn:sequenceFlow id="f6" sourceRef="gateway" targetRef="accepted">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">len(problems) == 0</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f7" sourceRef="gateway" targetRef="refused">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">len(problems) &gt; 0</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-DMN = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="dmn" name="Eligibility"
-    namespace="http://camunda.org/schema/1.0/dmn">
-  <decision id="eligibility" name="Eligibility">
-    <decisionTable id="table" hitPolicy="COLLECT">
-      <input id="share"><inputExpression id="share_expression"><text>share</text></inputExpression></input>
-      <input id="status"><inputExpression id="status_expression"><text>agent_status</text></inputExpression></input>
-      <output id="problems" name="problems" typeRef="string" />
-      <rule id="too_much">
-        <inputEntry id="too_much_share"><text>&gt; 40</text></inputEntry>
-        <inputEntry id="too_much_status"><text>-</text></inputEntry>
-        <outputEntry id="too_much_out"><text>"more than 40 %"</text></outputEntry>
-      </rule>
-      <rule id="wrong_status">
-        <inputEntry id="wrong_status_share"><text></text></inputEntry>
-        <inputEntry id="wrong_status_status"><text>"contractuel","employee"</text></inputEntry>
-        <outputEntry id="wrong_status_out"><text>"status"</text></outputEntry>
-      </rule>
-      <rule id="question_mark">
-        <inputEntry id="question_mark_share"><text>10 &lt; ? &lt; 20</text></inputEntry>
-        <inputEntry id="question_mark_status"><text>? not in ['fonctionnaire']</text></inputEntry>
-        <outputEntry id="question_mark_out"><text>"odd " + str(share)</text></outputEntry>
-      </rule>
-    </decisionTable>
-  </decision>
-</definitions>
-"""
+BPMN = (DIAGRAMS / "validation_sample.bpmn").read_text(encoding="utf-8")
+DMN = (DIAGRAMS / "validation_sample.dmn").read_text(encoding="utf-8")
 
 
 def bundle(bpmn: str = BPMN, dmn: str | None = DMN) -> dict[str, bytes]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -14,11 +13,14 @@ from sqlalchemy.engine import make_url
 
 from engine import make_engine
 
+from ..conftest import database_name
+
 
 class SeededDatabases:
     def __init__(self, folder: Path, build: Callable[[str], None]):
         self.folder, self.build = folder, build
         self.templates: dict[str, str] = {}  # kind -> URL of the built database
+        self._admin_engine = None  # kept for the whole run: a connection per copy, not an engine
 
     def copy_into(self, url: str) -> None:
         """Make the (empty, existing or not) database at `url` a copy of the seeded one of its kind."""
@@ -29,7 +31,7 @@ class SeededDatabases:
             shutil.copyfile(template.database, target.database)
             return
         with self._admin(target) as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))  # no-op, usually
             conn.execute(text(f'CREATE DATABASE "{target.database}" TEMPLATE "{template.database}"'))
 
     def drop(self) -> None:
@@ -37,27 +39,26 @@ class SeededDatabases:
             if kind == "postgres":
                 with self._admin(make_url(url)) as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        if self._admin_engine is not None:
+            self._admin_engine.dispose()
 
     def _template(self, kind: str, like) -> str:
         if kind not in self.templates:
             if kind == "sqlite":
                 url = f"sqlite:///{self.folder / 'seeded.sqlite'}"
             else:
-                url = like.set(database=f"seeded_{uuid.uuid4().hex[:12]}").render_as_string(hide_password=False)
+                url = like.set(database=database_name("seeded")).render_as_string(hide_password=False)
                 with self._admin(like) as conn:
                     conn.execute(text(f'CREATE DATABASE "{make_url(url).database}"'))
             self.build(url)
             self.templates[kind] = url
         return self.templates[kind]
 
-    @staticmethod
     @contextlib.contextmanager
-    def _admin(url) -> Iterator:
+    def _admin(self, url) -> Iterator:
         """An autocommit connection to the server's maintenance database (not the one copied)."""
-        engine = make_engine(url.set(database="postgres").render_as_string(hide_password=False),
-                             isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                yield conn
-        finally:
-            engine.dispose()
+        if self._admin_engine is None:
+            self._admin_engine = make_engine(url.set(database="postgres").render_as_string(hide_password=False),
+                                             isolation_level="AUTOCOMMIT")
+        with self._admin_engine.connect() as conn:
+            yield conn

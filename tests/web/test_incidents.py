@@ -171,21 +171,7 @@ def test_a_request_stopped_by_a_technical_problem_says_why(app):
     assert "step “Divide” (divide), line 1 of its script: share = 1 / 0" in english
 
 
-BROKEN_STEP = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs_broken_step"
-                  targetNamespace="http://passerelle.test/bpmn">
-  <bpmn:process id="broken_step" name="Broken step" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="divide" name="Divide" scriptFormat="python">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>share = 1 / 0</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="divide" />
-    <bpmn:sequenceFlow id="f2" sourceRef="divide" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+BROKEN_STEP = (DIAGRAMS / "broken_step.bpmn").read_bytes()
 
 
 # --- the API, over real HTTP --------------------------------------------------------------------------

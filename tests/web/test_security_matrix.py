@@ -25,6 +25,7 @@ from engine import (cancel_instance, claim_task, complete_task, deploy, find_use
 from engine.models import AuditEvent, HumanTask, Instance, OutboxMessage, ProcessVersion, StagedFile, StagedUpload
 from web import create_app
 
+from .api_helpers import DIAGRAMS
 from .page_client import Person
 
 # --- the organisation and the rules, declared -----------------------------------------------------
@@ -75,74 +76,8 @@ UPLOADER = "luc"
 
 # --- the diagrams of this module -----------------------------------------------------------------
 
-NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
-      'targetNamespace="http://passerelle.test/bpmn"')
-REQUIRED = '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'
-
-MATRIX_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="defs_security_matrix">
-  <bpmn:process id="security_matrix" name="Security matrix" isExecutable="true">
-    <bpmn:documentation>Describe, the agent's manager reviews, the ethics officer gives an opinion.</bpmn:documentation>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="describe" name="Describe" camunda:assignee="${{started_by}}">
-      <bpmn:extensionElements><camunda:formData>
-        <camunda:formField id="title" label="Title" type="string">{REQUIRED}</camunda:formField>
-        <camunda:formField id="agent" label="Agent" type="string"><camunda:validation>
-          <camunda:constraint name="required" /><camunda:constraint name="username" /></camunda:validation>
-        </camunda:formField>
-      </camunda:formData></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:userTask id="review" name="Manager review" camunda:assignee="${{manager_of(agent)}}">
-      <bpmn:extensionElements>
-        <camunda:properties><camunda:property name="approves_request" value="true" /></camunda:properties>
-        <camunda:formData>
-          <camunda:formField id="decision" label="Decision" type="enum">
-            <camunda:value id="approve" name="Approve" /><camunda:value id="reject" name="Reject" />{REQUIRED}
-          </camunda:formField>
-          <camunda:formField id="comment" label="Comment" type="string"><camunda:validation>
-            <camunda:constraint name="required_if" config="decision=reject" /></camunda:validation>
-          </camunda:formField>
-        </camunda:formData>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:userTask id="ethics_opinion" name="Ethics opinion" camunda:candidateGroups="ethics">
-      <bpmn:extensionElements><camunda:formData>
-        <camunda:formField id="opinion" label="Opinion" type="enum">
-          <camunda:value id="fine" name="Fine" /><camunda:value id="concern" name="Concern" />{REQUIRED}
-        </camunda:formField>
-      </camunda:formData></bpmn:extensionElements>
-      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="describe" />
-    <bpmn:sequenceFlow id="f2" sourceRef="describe" targetRef="review" />
-    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="ethics_opinion" />
-    <bpmn:sequenceFlow id="f4" sourceRef="ethics_opinion" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-""".encode()
-
-HR_ONLY_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="defs_hr_only">
-  <bpmn:process id="hr_only" name="HR only" isExecutable="true">
-    <bpmn:documentation>A process only HR may start.</bpmn:documentation>
-    <bpmn:extensionElements><camunda:properties>
-      <camunda:property name="starter_roles" value="hr" /></camunda:properties></bpmn:extensionElements>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="describe" name="Describe" camunda:assignee="${{started_by}}">
-      <bpmn:extensionElements><camunda:formData>
-        <camunda:formField id="title" label="Title" type="string">{REQUIRED}</camunda:formField>
-      </camunda:formData></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="describe" />
-    <bpmn:sequenceFlow id="f2" sourceRef="describe" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-""".encode()
+MATRIX_BPMN = (DIAGRAMS / "security_matrix.bpmn").read_bytes()
+HR_ONLY_BPMN = (DIAGRAMS / "hr_only.bpmn").read_bytes()
 
 NOT_XML = ("broken.bpmn", b"this is not XML")
 
