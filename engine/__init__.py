@@ -3,6 +3,9 @@
 This package never imports Flask: the web layer, the command line, the worker and the tests all
 use the same functions, each taking an explicit Session and acting user. Callers own the
 transaction (see `engine.db.unit_of_work`).
+
+`__all__` is the whole surface the web layer uses: web/ imports no engine submodule
+(tests/web/test_engine_surface.py), and the engine checks permissions itself.
 """
 from .bundle import BPMN, DMN, Bundle, kind_of
 from .audit import EVENT_TYPES, verify as verify_audit

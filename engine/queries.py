@@ -113,7 +113,7 @@ class Waiting:
     timer_due: datetime | None
 
 
-def waiting_for(session: Session, instances: Iterable[Instance]) -> dict[int, Waiting]:
+def waiting(session: Session, instances: Iterable[Instance]) -> dict[int, Waiting]:
     """What each running request among `instances` waits for, in two queries (finished ones are left out)."""
     running = [i.id for i in instances if i.status == "running"]
     if not running:

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine import HumanTask, Instance, User, queries
+from engine import HumanTask, Instance, queries
 
 from .labels import role_label
 
@@ -40,12 +40,6 @@ def waiting_for(task: HumanTask, names: People) -> str:
     return _(" or ").join(who) if who else _("someone to be named")
 
 
-def load_instances(session: Session, ids: Iterable[int]) -> dict[int, Instance]:
-    """The instances (and their versions) of a list, in two queries, without their workflow state,
-    so that `task.instance` and `instance.version` need no further query."""
-    return queries.instances_by_id(session, ids)
-
-
 @dataclass(frozen=True)
 class NextStep:
     text: str
@@ -54,7 +48,7 @@ class NextStep:
 
 def next_steps(session: Session, instances: Iterable[Instance], names: People | None = None) -> dict[int, NextStep]:
     """What each running request waits for ("Waiting: DGS signature (senior management)")."""
-    waiting = queries.waiting_for(session, instances)
+    waiting = queries.waiting(session, instances)
     if not waiting:
         return {}
     extra = people(session, {u for w in waiting.values() for t in w.tasks for u in task_people(t)} - set(names or {}))
