@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from . import clock
+from . import audit, clock
 from .models import ApiToken, User
 
 # scrypt work factor as log2(N); the tests lower it through the environment to stay fast.
@@ -51,6 +51,20 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         check_password(_DUMMY_HASH, str(password))
         return None
     return user if check_password(user.password_hash, str(password)) else None
+
+
+def sign_in(session: Session, username: str, password: str, *, via: str, address: str | None) -> User | None:
+    """`authenticate`, with the attempt recorded in the audit trail whatever its outcome: the
+    user signed in (`user_signed_in`), or `sign_in_failed` under the name given. `via` says
+    which door ("web", "api"), `address` the client's address.
+
+    Returns the user, or None: the caller commits either way, for a failed attempt stays on record.
+    """
+    user = authenticate(session, username, password)
+    event = audit.EventType.USER_SIGNED_IN if user is not None else audit.EventType.SIGN_IN_FAILED
+    audit.record(session, event, user.username if user is not None else username,
+                 data={"via": via, "address": address})
+    return user
 
 
 def _digest(token: str) -> str:

@@ -1,4 +1,5 @@
-"""Read-only questions the pages and the API ask: task lists, request lists, histories, audit search.
+"""Read-only questions the pages and the API ask: task lists, request lists, histories, audit search,
+and the read models a page is drawn from (people by username, what each request waits for).
 
 Each is one SQL query over our own tables (never a loaded workflow), paginated as (items, total).
 """
@@ -6,16 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Collection, Iterable, Sequence
 
 from sqlalchemy import bindparam, exists, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.sql import Select
 from SpiffWorkflow.util.task import TaskState
 
 from . import permissions, spiff
 from .registry import restore_workflow
-from .models import AuditEvent, HumanTask, Instance, TaskCandidate, User
+from .models import (AuditEvent, Directorate, HumanTask, Instance, Organisation, ProcessVersion, TaskCandidate, Timer,
+                     User)
 
 TASK_SCOPES = ("actionable", "mine", "claimable", "all_visible")
 
@@ -93,6 +95,81 @@ def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
     return list(session.scalars(_OPEN_TASKS, {"instance_id": instance_id}))
 
 
+def open_tasks_of(session: Session, instance_ids: Collection[int]) -> dict[int, list[HumanTask]]:
+    """The open (ready) tasks of each of these requests, oldest first, in one query (every id is a
+    key, with an empty list when none is open)."""
+    found: dict[int, list[HumanTask]] = {i: [] for i in instance_ids}
+    if found:
+        query = select(HumanTask).where(HumanTask.instance_id.in_(found), HumanTask.status == "ready")
+        for row in session.scalars(query.order_by(HumanTask.id)):
+            found[row.instance_id].append(row)
+    return found
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a running request waits for: its open tasks, else its next planned date (a timer)."""
+    tasks: tuple[HumanTask, ...]
+    timer_due: datetime | None
+
+
+def waiting(session: Session, instances: Iterable[Instance]) -> dict[int, Waiting]:
+    """What each running request among `instances` waits for, in two queries (finished ones are left out)."""
+    running = [i.id for i in instances if i.status == "running"]
+    if not running:
+        return {}
+    tasks = open_tasks_of(session, running)
+    timers: dict[int, datetime] = {}
+    for timer in session.scalars(select(Timer).where(Timer.instance_id.in_(running), Timer.status == "waiting")
+                                 .order_by(Timer.due_at)):
+        timers.setdefault(timer.instance_id, timer.due_at)
+    return {i: Waiting(tuple(tasks[i]), timers.get(i)) for i in running}
+
+
+def users_named(session: Session, usernames: Iterable[str | None]) -> dict[str, User]:
+    """username -> User for those of `usernames` who exist (one query; none for no names)."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    return {u.username: u for u in session.scalars(select(User).where(User.username.in_(wanted)))}
+
+
+def users_by_name(session: Session, active_only: bool = False) -> list[User]:
+    """Everyone in the organisation (or its active people), ordered by name."""
+    query = select(User).order_by(User.name)
+    return list(session.scalars(query.where(User.active.is_(True)) if active_only else query))
+
+
+def organisations(session: Session) -> list[Organisation]:
+    """The host organisations, ordered by name."""
+    return list(session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def directorate(session: Session, code: str | None) -> Directorate | None:
+    return session.scalar(select(Directorate).where(Directorate.code == code)) if code else None
+
+
+def instances_by_id(session: Session, ids: Iterable[int]) -> dict[int, Instance]:
+    """The instances (and their versions) of a list, in two queries, without their workflow state,
+    so that `task.instance` and `instance.version` need no further query."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    found = {i.id: i for i in session.scalars(select(Instance).where(Instance.id.in_(ids))
+                                              .options(defer(Instance.state)))}
+    version_ids = {i.version_id for i in found.values()}
+    list(session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(version_ids))
+                         .options(defer(ProcessVersion.spec_json))))
+    return found
+
+
+def instance_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Instance.id, Instance.title).where(Instance.id.in_(ids))).all())
+
+
 def instance_tasks(session: Session, instance_id: int) -> list[HumanTask]:
     return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)))
 
@@ -150,3 +227,8 @@ def diagram_state(instance: Instance) -> DiagramState:
 
 def candidates_of(session: Session, task_id: int) -> list[tuple[str, str]]:
     return [(c.kind, c.name) for c in session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == task_id))]
+
+
+def has_people(session: Session) -> bool:
+    """Whether any person is on record (an empty database gets the demo organisation)."""
+    return session.scalar(select(User.id).limit(1)) is not None

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import audit, clock, spiff
+from . import audit, clock, permissions, spiff
 from .bundle import BPMN, DMN, Bundle, kind_of
 from .errors import InvalidBundle, NotFound, Problem
 from .lru import Lru
-from .models import Instance, ProcessFile, ProcessVersion
+from .models import Instance, ProcessFile, ProcessVersion, User
 from .validation import validate_bundle as _static_problems
 
 PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
@@ -96,14 +96,22 @@ def _named(files: Mapping[str, bytes]) -> Bundle:
     return Bundle({Path(name).name: content for name, content in files.items()})
 
 
-def deploy(session: Session, files: Mapping[str, bytes], actor: str, comment: str = "",
+def deploy(session: Session, files: Mapping[str, bytes], actor: User | str, comment: str = "",
            author: str | None = None) -> Deployment:
     """Validate and deploy a bundle: `actor` makes it the version new requests start on; `author`,
     who uploaded it, when that was someone else (a proposal `actor` approved: `engine.review`).
     Identical content to the latest version creates nothing.
 
-    Raises InvalidBundle (nothing is written) if any file is at fault.
+    `actor` is a person (a User: checked) or the name an operator on the server deploys under
+    (`passerelle deploy --actor`, processes/ at start-up: the files on disk went through whatever
+    review the folder's owners keep). People of the web deploy through `engine.review.submit`.
+
+    Raises PermissionDenied unless a User `actor` may deploy, InvalidBundle (nothing is written) if
+    any file is at fault.
     """
+    if isinstance(actor, User):
+        permissions.require(permissions.can_deploy(actor), "only process owners may deploy processes")
+        actor = actor.username
     files = _named(files)
     digest = checksum(files)
     unchanged = _latest_with_checksum(session, digest)

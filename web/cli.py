@@ -9,9 +9,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from engine import (InvalidBundle, InvalidData, bundles_in, deploy, load_organisation_file, unit_of_work,
+from engine import (InvalidBundle, InvalidData, bundles_in, deploy, load_organisation_file, setup_lock, unit_of_work,
                     upgrade_schema)
-from engine.schema import setup_lock
 
 from .messages import api_text
 
@@ -114,8 +113,7 @@ def run_command(host, port, debug):
 # --- background work (engine/timers.py) -----------------------------------------------------------
 
 def _worker_settings(config):
-    from engine.mailer import SmtpSettings
-    from engine.timers import WorkerSettings
+    from engine import SmtpSettings, WorkerSettings
     smtp = SmtpSettings(host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]), user=config["SMTP_USER"] or None,
                         password=config["SMTP_PASSWORD"] or None, starttls=bool(config["SMTP_STARTTLS"]),
                         sender=config["MAIL_FROM"], base_url=config["BASE_URL"])
@@ -149,7 +147,7 @@ def worker_command(once, now):
     import signal
     import threading
 
-    from engine.timers import run_worker
+    from engine import run_worker
     if now is not None and not once:
         raise click.UsageError("--now only makes sense with --once")
     if not logging.getLogger().handlers:
@@ -174,7 +172,7 @@ def incidents_command(instance_id):
     """Background jobs that kept failing (timers, mail): list them, or `retry` one."""
     if click.get_current_context().invoked_subcommand is not None:
         return
-    from engine.incidents import incidents
+    from engine import incidents
     with unit_of_work(current_app.extensions["passerelle.sessions"]) as session:
         found = incidents(session, instance_id)
     for incident in found:
@@ -190,14 +188,13 @@ def incidents_command(instance_id):
 @with_appcontext
 def incidents_retry(ref, actor):
     """Re-arm incident REF (timer:<id> or message:<id>): the next worker pass tries it again."""
-    from engine import PasserelleError, find_user
-    from engine.incidents import parse_ref, retry_incident
+    from engine import PasserelleError, find_user, parse_incident_ref, retry_incident
     try:
         with unit_of_work(current_app.extensions["passerelle.sessions"]) as session:
             user = find_user(session, actor)
             if user is None:
                 raise click.ClickException(f"no active user {actor!r}")
-            incident = retry_incident(session, *parse_ref(ref), user)
+            incident = retry_incident(session, *parse_incident_ref(ref), user)
     except PasserelleError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"{incident.ref} re-armed; the next worker pass will try it again")
@@ -206,7 +203,7 @@ def incidents_retry(ref, actor):
 def _seed_demo_requests(app) -> None:
     """A first run shows requests at several stages, not empty pages: only into a database that
     holds the demo organisation and no request yet (never into an organisation of one's own)."""
-    from engine.demo import is_new_demo_database, seed_requests
+    from engine import is_new_demo_database, seed_demo_requests
     with unit_of_work(app.extensions["passerelle.sessions"]) as session:
         if is_new_demo_database(session):
-            click.echo(f"demo: {seed_requests(session)} requests started at various stages")
+            click.echo(f"demo: {seed_demo_requests(session)} requests started at various stages")

@@ -10,11 +10,9 @@ from flask import current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import DEMO_ORGANISATION, deploy_folder, load_organisation_file, make_engine, make_session_factory, \
-    schema_is_current, unit_of_work, upgrade_schema
-from engine import sandbox, values, workflow_cache
-from engine.schema import setup_lock
-from engine.models import User
+from engine import (DEMO_ORGANISATION, DataLimits, SandboxLimits, configure_data_limits, configure_sandbox,
+                    configure_workflow_cache, deploy_folder, load_organisation_file, make_engine, make_session_factory,
+                    queries, schema_is_current, setup_lock, unit_of_work, upgrade_schema)
 
 log = logging.getLogger(__name__)
 #: methods that never change anything (RFC 9110 safe methods this app answers)
@@ -24,13 +22,13 @@ READING_METHODS = frozenset(("GET", "HEAD"))
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["passerelle.db"] = engine
-    workflow_cache.configure(int(app.config["WORKFLOW_CACHE_SIZE"]))
-    sandbox.configure(sandbox.Limits(
+    configure_workflow_cache(int(app.config["WORKFLOW_CACHE_SIZE"]))
+    configure_sandbox(SandboxLimits(
         time_limit=float(app.config["SANDBOX_TIME_LIMIT"]), result_bytes=int(app.config["SANDBOX_RESULT_BYTES"]),
         processes=int(app.config["SANDBOX_PROCESSES"]), memory_bytes=int(app.config["SANDBOX_MEMORY_MB"]) * 2**20,
         timer_horizon_days=int(app.config["TIMER_HORIZON_DAYS"])))
-    values.configure(values.Limits(data_bytes=int(app.config["REQUEST_DATA_KB"]) * 1024,
-                                   instances=int(app.config["MULTI_INSTANCE_LIMIT"])))
+    configure_data_limits(DataLimits(data_bytes=int(app.config["REQUEST_DATA_KB"]) * 1024,
+                                     instances=int(app.config["MULTI_INSTANCE_LIMIT"])))
     app.extensions["passerelle.sessions"] = make_session_factory(engine)
     app.extensions["passerelle.read_sessions"] = make_session_factory(engine, read_only=True)
     app.teardown_request(_close)
@@ -73,7 +71,7 @@ def setup(app) -> None:
         factory = app.extensions["passerelle.sessions"]
         try:
             with unit_of_work(factory) as s:
-                if app.config["DEMO_DATA"] and s.query(User.id).first() is None:
+                if app.config["DEMO_DATA"] and not queries.has_people(s):
                     load_organisation_file(s, DEMO_ORGANISATION)
                 deploy_folder(s)
         except IntegrityError:

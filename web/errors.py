@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from engine.errors import (Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError,
-                           PermissionDenied)
+from engine import Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError, PermissionDenied
 
 from .messages import api_text
 

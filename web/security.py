@@ -10,8 +10,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import revoke_tokens
-from engine.models import User
+from engine import User, revoke_tokens
 
 from . import db
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
-from engine import permissions, queries, verify_audit
+from engine import check_audit_chain, permissions, search_audit
 
 from .. import db
 from ..audit_export import trail_download
@@ -35,7 +35,7 @@ def _filters(args) -> dict:
 @responds(*errors.COMMON, 403)
 def events(args):
     """Audit events across requests, newest first."""
-    found = queries.audit_events(db.session(), **_filters(args), page=args["page"], page_size=args["page_size"])
+    found = search_audit(db.session(), g.api_user, **_filters(args), page=args["page"], page_size=args["page_size"])
     return representations.page(found, representations.audit_event)
 
 
@@ -44,7 +44,7 @@ def events(args):
 @responds(*errors.COMMON, 403)
 def verify():
     """Recompute every hash chain; report the first broken link."""
-    result = verify_audit(db.session())
+    result = check_audit_chain(db.session(), g.api_user)
     broken = None
     if result.first_broken is not None:
         broken = {"instance_id": result.first_broken[0], "seq": result.first_broken[1]}

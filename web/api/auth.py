@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, request
 
-from engine import EventType, audit, authenticate, issue_token, revoke_token
+from engine import issue_token, revoke_token, sign_in
 
 from .. import db
 from ..security import throttle_sign_in
@@ -33,15 +33,11 @@ def create_token(credentials):
     Every attempt, successful or not, is recorded in the audit trail.
     """
     session = db.session()
-    username = credentials["username"]
-    user = authenticate(session, username, credentials["password"])
-    where = {"via": "api", "address": request.remote_addr}
+    user = sign_in(session, credentials["username"], credentials["password"], via="api", address=request.remote_addr)
     if user is None:
-        audit.record(session, EventType.SIGN_IN_FAILED, username, data=where)
         db.commit()  # the failed attempt stays on record although the answer is an error
         raise NotAuthenticated("wrong username or password")
     token, row = issue_token(session, user, current_app.config["API_TOKEN_HOURS"])
-    audit.record(session, EventType.USER_SIGNED_IN, user.username, data=where)
     db.commit()
     return {"token": token, "expires_at": row.expires_at}
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from engine.errors import InvalidBundle, PasserelleError
+from engine import InvalidBundle, PasserelleError
 
 from ..errors import field_errors, status_of
 

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Incident, incidents, permissions, queries, stored_failure, visibility
-from engine import review
-from engine.models import AuditEvent, Directorate, HumanTask, Instance, ProcessVersion, ProposedVersion, User
-from engine.queries import Page
+from engine import (AuditEvent, HumanTask, Incident, Instance, Page, ProcessVersion, ProposedVersion, User, incidents,
+                    permissions, proposed_bundle, queries, steps_assigned_to, stored_failure, visibility)
 
 from ..messages import api_text, event_data
 
@@ -20,9 +17,7 @@ def page(result: Page, represent) -> dict[str, Any]:
 
 
 def me(session: Session, user: User) -> dict[str, Any]:
-    directorate = None
-    if user.directorate_code:
-        directorate = session.query(Directorate).filter_by(code=user.directorate_code).one_or_none()
+    directorate = queries.directorate(session, user.directorate_code)
     return {"username": user.username, "name": user.name, "email": user.email or "", "roles": user.all_roles,
             "directorate": user.directorate_code, "directorate_name": directorate.name if directorate else None,
             "manager": user.manager_username}
@@ -34,12 +29,12 @@ def version(row: ProcessVersion) -> dict[str, Any]:
 
 
 def proposed_version(actor: User, row: ProposedVersion) -> dict[str, Any]:
-    files = review.bundle_of(row)
+    files = proposed_bundle(row)
     return {"id": row.id, "process": row.process_key, "name": row.name, "status": row.status, "author": row.author,
             "proposed_at": row.proposed_at, "comment": row.comment or "", "checksum": row.checksum,
             "files": list(files), "can_approve": row.status == "pending" and permissions.can_approve_version(actor, row),
             "steps_assigned_to_author": [{"id": step.id, "name": step.name}
-                                         for step in review.steps_assigned_to(files, row.author)],
+                                         for step in steps_assigned_to(files, row.author)],
             "reviewed_by": row.reviewed_by, "reviewed_at": row.reviewed_at, "review_comment": row.review_comment or "",
             "version": row.version.version if row.version is not None else None}
 
@@ -105,12 +100,9 @@ def instance(session: Session, actor: User, row: Instance, open_tasks: list[Huma
 def instance_page(session: Session, actor: User, result: Page) -> dict[str, Any]:
     """A page of instances, their open tasks and incidents read in one query each rather than one per instance."""
     ids = [row.id for row in result.items]
-    waiting: dict[int, list[HumanTask]] = {i: [] for i in ids}
+    waiting = queries.open_tasks_of(session, ids)
     failing: dict[int, list[Incident]] = {i: [] for i in ids}
     if ids:
-        for row in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids),
-                                                           HumanTask.status == "ready").order_by(HumanTask.id)):
-            waiting[row.instance_id].append(row)
         for found in incidents(session, ids):
             failing[found.instance_id].append(found)
     return page(result, lambda row: instance(session, actor, row, waiting[row.id], failing[row.id]))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine.xml import BPMN_NS
+from engine import BPMN_NS
 
 from .markers import _arrowhead, _start_direction
 from .model import _GATEWAYS, _Box, _local, _name, _waypoints

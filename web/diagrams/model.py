@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from engine.errors import InvalidBundle, Problem
-from engine.xml import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, is_bpmn, parse_xml
+from engine import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, InvalidBundle, Problem, is_bpmn, parse_xml
 
 _PLANE = f"{{{BPMNDI_NS}}}BPMNPlane"
 _SHAPE = f"{{{BPMNDI_NS}}}BPMNShape"

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from flask_babel import gettext, lazy_gettext as _l
 from lxml import etree
 
-from engine.xml import BPMN_NS
+from engine import BPMN_NS
 
 from .edges import _Edges
 from .labels import LINE, _text, _text_width, _wrap

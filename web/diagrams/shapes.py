@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine.xml import BPMN_NS
+from engine import BPMN_NS
 
 from .labels import LINE, _centred_text, _text, _wrap
 from .markers import _BOTTOM_MARKERS, _EVENT_MARKERS, _GATEWAY_MARKERS, _TASK_ICONS, _THROWN_ROLE, _paint

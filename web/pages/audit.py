@@ -9,10 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, render_template, request
 from flask_babel import get_timezone, gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 
-from engine import EVENT_TYPES, get_instance, list_processes, permissions, queries, verify_audit
-from engine.models import User
+from engine import EVENT_TYPES, check_audit_chain, get_instance, list_processes, permissions, queries, search_audit
 
 from .. import db
 from ..audit_export import event_row, trail_download
@@ -67,14 +65,14 @@ def search():
     session, user = db.session(), current_actor()
     filters, errors = _filters()
     processes = list_processes(session)
-    users = list(session.scalars(select(User).order_by(User.name)))
+    users = queries.users_by_name(session)
     if errors:
         return render_template("audit/search.html", errors=errors, events=None, requests=None, processes=processes,
                                users=users, event_labels=EVENT_LABELS, names=people(session, ())), 422
-    events = existing(queries.audit_events(session, **filters, page=page_number(), page_size=PAGE_SIZE))
+    events = existing(search_audit(session, user, **filters, page=page_number(), page_size=PAGE_SIZE))
     found = queries.instances(session, user, process=filters["process"], started_by=filters["actor"], page_size=20)
     names = people(session, {e.actor for e in events.items} | {i.started_by for i in found.items})
-    titles = _titles(session, {e.instance_id for e in events.items if e.instance_id})
+    titles = queries.instance_titles(session, {e.instance_id for e in events.items if e.instance_id})
     return render_template("audit/search.html", errors={}, events=events, requests=found, processes=processes,
                            users=users, event_labels=EVENT_LABELS, names=names, titles=titles,
                            export_args=_export_args())
@@ -82,13 +80,6 @@ def search():
 
 def _export_args() -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k in ("process", "person", "type", "since", "until") and v}
-
-
-def _titles(session, ids) -> dict[int, str]:
-    from engine.models import Instance
-    if not ids:
-        return {}
-    return dict(session.execute(select(Instance.id, Instance.title).where(Instance.id.in_(ids))).all())
 
 
 @bp.get("/events.<any(csv, json):fmt>")
@@ -104,7 +95,7 @@ def trace(instance_id: int):
     session, user = db.session(), current_actor()
     instance = get_instance(session, instance_id, user)
     events = queries.history(session, instance.id)
-    check = verify_audit(session, instance_id=instance.id)
+    check = check_audit_chain(session, user, instance.id)
     names = people(session, {e.actor for e in events} | {instance.started_by})
     return render_template("audit/trace.html", instance=instance, events=events, check=check,
                            check_text=chain_status(check), names=names, status=status_label(instance),
@@ -118,7 +109,7 @@ def export_trace(instance_id: int, fmt: str):
     if fmt == "csv":
         return trail_download(user, "csv", f"request-{instance.id}-trace", bom=True, instance_id=instance.id)
     events = queries.history(session, instance.id)
-    check = verify_audit(session, instance_id=instance.id)
+    check = check_audit_chain(session, user, instance.id)
     document = {
         "request": {"id": instance.id, "title": instance.title, "process_key": instance.process_key,
                     "version": instance.version.version, "status": instance.status,

@@ -8,8 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import EventType, authenticate
-from engine.audit import record
+from engine import sign_in
 
 from .. import db, i18n
 from ..security import LoginUser, current_actor, end_sessions, throttle_sign_in
@@ -45,10 +44,7 @@ def login():
     if form.validate_on_submit():
         session = db.session()
         username = form.username.data.strip()
-        user = authenticate(session, username, form.password.data)
-        event = EventType.USER_SIGNED_IN if user else EventType.SIGN_IN_FAILED
-        record(session, event, user.username if user else username,
-               data={"via": "web", "address": request.remote_addr})
+        user = sign_in(session, username, form.password.data, via="web", address=request.remote_addr)
         db.commit()
         if user is not None:
             login_user(LoginUser(user))

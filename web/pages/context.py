@@ -10,10 +10,9 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import format_date, gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import AuditEvent, HumanTask, Instance, Organisation
+from engine import AuditEvent, HumanTask, Instance, queries
 
 from .formview import editable_fields, readonly_fields
 from .incidents import failure_words
@@ -82,7 +81,7 @@ class RequestContext:
 
     def organisation_name(self, organisation_id: str) -> str:
         if self._organisations is None:
-            self._organisations = {o.id: o.name for o in self._session.scalars(select(Organisation))}
+            self._organisations = {o.id: o.name for o in queries.organisations(self._session)}
         return self._organisations.get(organisation_id, organisation_id)
 
     def show(self, spec: dict[str, Any] | None, key: str, value: Any) -> str:

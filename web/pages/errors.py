@@ -11,7 +11,7 @@ from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden, HTTPException
 
-from engine.errors import PasserelleError
+from engine import PasserelleError
 
 from .. import db, errors as error_map
 from ..messages import readable

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from engine import Message
-from engine.models import Organisation, User
+from engine import Message, queries
 
 from ..messages import readable, say
 
@@ -140,14 +138,14 @@ def choices_for(session: Session, form: dict[str, Any]) -> dict[str, list[tuple[
     people_fields = [f for f in editable_fields(form) if "username" in (f.get("constraints") or {})]
     org_fields = [f for f in editable_fields(form) if "organisation" in (f.get("constraints") or {})]
     if people_fields:
-        users = sorted(session.scalars(select(User).where(User.active.is_(True))), key=lambda u: sort_key(u.name))
+        users = sorted(queries.users_by_name(session, active_only=True), key=lambda u: sort_key(u.name))
         for spec in people_fields:
             role = (spec.get("constraints") or {}).get("username")
             result[spec["id"]] = [
                 (u.username, f"{u.name} ({u.directorate_code or u.organisation_id or u.username})")
                 for u in users if not role or role in u.all_roles]
     if org_fields:
-        organisations = list(session.scalars(select(Organisation).order_by(Organisation.name)))
+        organisations = queries.organisations(session)
         for spec in org_fields:
             kinds = [k.strip() for k in ((spec.get("constraints") or {}).get("organisation") or "").split(",") if k.strip()]
             result[spec["id"]] = [(o.id, o.name) for o in organisations if not kinds or o.kind in kinds]

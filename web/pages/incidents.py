@@ -8,8 +8,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from lxml import etree
 
-from engine import Incident, Instance, Message, stored_failure
-from engine.xml import parse_xml
+from engine import Incident, Instance, Message, parse_xml, stored_failure
 
 from ..messages import say
 

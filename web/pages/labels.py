@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from engine.models import Instance
+from engine import Instance
 
 ROLE_LABELS = {
     "agent": _l("every agent"),

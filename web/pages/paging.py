@@ -6,7 +6,7 @@ from flask import request
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
-from engine.queries import Page
+from engine import Page
 
 MAX_PAGE = 1_000_000  # the API's bound too (web/api/schemas.py)
 

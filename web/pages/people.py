@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
-from engine.models import HumanTask, Instance, ProcessVersion, Timer, User
+from engine import HumanTask, Instance, queries
 
 from .labels import role_label
 
@@ -25,10 +24,7 @@ class People(dict):
 
 
 def people(session: Session, usernames: Iterable[str | None]) -> People:
-    wanted = {u for u in usernames if u}
-    if not wanted:
-        return People()
-    return People({u.username: u for u in session.scalars(select(User).where(User.username.in_(wanted)))})
+    return People(queries.users_named(session, usernames))
 
 
 def task_people(task: HumanTask) -> set[str]:
@@ -44,20 +40,6 @@ def waiting_for(task: HumanTask, names: People) -> str:
     return _(" or ").join(who) if who else _("someone to be named")
 
 
-def load_instances(session: Session, ids: Iterable[int]) -> dict[int, Instance]:
-    """The instances (and their versions) of a list, in two queries, without their workflow state,
-    so that `task.instance` and `instance.version` need no further query."""
-    ids = set(ids)
-    if not ids:
-        return {}
-    found = {i.id: i for i in session.scalars(select(Instance).where(Instance.id.in_(ids))
-                                              .options(defer(Instance.state)))}
-    version_ids = {i.version_id for i in found.values()}
-    list(session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(version_ids))
-                         .options(defer(ProcessVersion.spec_json))))
-    return found
-
-
 @dataclass(frozen=True)
 class NextStep:
     text: str
@@ -66,29 +48,18 @@ class NextStep:
 
 def next_steps(session: Session, instances: Iterable[Instance], names: People | None = None) -> dict[int, NextStep]:
     """What each running request waits for ("Waiting: DGS signature (senior management)")."""
-    running = [i.id for i in instances if i.status == "running"]
-    if not running:
+    waiting = queries.waiting(session, instances)
+    if not waiting:
         return {}
-    open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(running),
-                                                              HumanTask.status == "ready").order_by(HumanTask.id)))
-    timers = {}
-    for timer in session.scalars(select(Timer).where(Timer.instance_id.in_(running), Timer.status == "waiting")
-                                 .order_by(Timer.due_at)):
-        timers.setdefault(timer.instance_id, timer)
-    extra = people(session, {u for t in open_tasks for u in task_people(t)} - set(names or {}))
+    extra = people(session, {u for w in waiting.values() for t in w.tasks for u in task_people(t)} - set(names or {}))
     names = People({**(names or {}), **extra})
-    by_instance: dict[int, list[HumanTask]] = {}
-    for task in open_tasks:
-        by_instance.setdefault(task.instance_id, []).append(task)
     steps = {}
-    for instance_id in running:
-        tasks = by_instance.get(instance_id, [])
-        if tasks:
-            parts = [_("%(task)s (%(who)s)", task=t.title, who=waiting_for(t, names)) for t in tasks]
-            steps[instance_id] = NextStep(_("Waiting: %(steps)s", steps=_(", and ").join(parts)), tuple(tasks))
-        elif instance_id in timers:
-            steps[instance_id] = NextStep(_("Waiting for the planned date (%(date)s)",
-                                            date=format_day(timers[instance_id].due_at)))
+    for instance_id, now in waiting.items():
+        if now.tasks:
+            parts = [_("%(task)s (%(who)s)", task=t.title, who=waiting_for(t, names)) for t in now.tasks]
+            steps[instance_id] = NextStep(_("Waiting: %(steps)s", steps=_(", and ").join(parts)), now.tasks)
+        elif now.timer_due is not None:
+            steps[instance_id] = NextStep(_("Waiting for the planned date (%(date)s)", date=format_day(now.timer_due)))
         else:
             steps[instance_id] = NextStep(_("Being processed"))
     return steps

@@ -13,8 +13,7 @@ from engine import (Bundle, InvalidBundle, NotFound, ProposedVersion, StagedUplo
                     discard_staged_upload, get_proposed, get_staged_upload, get_version, kind_of, list_processes,
                     pending_versions, permissions, reject, running_counts, stage_upload, steps_assigned_to, submit,
                     validate, versions_of)
-from engine.diff import diff_bundles
-from engine.review import bundle_of as proposed_bundle
+from engine import diff_bundles, proposed_bundle
 
 from .. import db
 from ..diagrams import has_layout, render_svg

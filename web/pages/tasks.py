@@ -13,7 +13,7 @@ from ..security import current_actor
 from . import formview
 from .context import RequestContext
 from .errors import Refused
-from .people import load_instances, people, task_people, waiting_for
+from .people import people, task_people, waiting_for
 from .texts import step_instructions
 
 bp = Blueprint("tasks", __name__)
@@ -31,7 +31,7 @@ def home():
     session, user = db.session(), current_actor()
     mine = queries.tasks(session, user, "mine", page_size=LIST_SIZE)
     claimable = queries.tasks(session, user, "claimable", page_size=LIST_SIZE)
-    instances = load_instances(session, {t.instance_id for t in [*mine.items, *claimable.items]})
+    instances = queries.instances_by_id(session, {t.instance_id for t in [*mine.items, *claimable.items]})
     names = people(session, {i.started_by for i in instances.values()})
     return render_template("tasks/home.html", mine=mine, claimable=claimable, names=names)
 

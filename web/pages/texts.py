@@ -11,8 +11,7 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-from engine import PROCESSES_DIR
-from engine.xml import BPMN_NS, parse_xml
+from engine import BPMN_NS, PROCESSES_DIR, parse_xml
 
 _LANG_MARK = re.compile(r"(?:\*\*)?\b(FR|EN)\s*[—–]\s*(?:\*\*)?")
 
