@@ -38,11 +38,10 @@ def create_token(credentials):
     where = {"via": "api", "address": request.remote_addr}
     if user is None:
         audit.record(session, EventType.SIGN_IN_FAILED, username, data=where)
-        db.commit()  # the failed attempt stays on record although the answer is an error
+        db.keep()  # the failed attempt stays on record although the answer is an error
         raise NotAuthenticated("wrong username or password")
     token, row = issue_token(session, user, current_app.config["API_TOKEN_HOURS"])
     audit.record(session, EventType.USER_SIGNED_IN, user.username, data=where)
-    db.commit()
     return {"token": token, "expires_at": row.expires_at}
 
 
@@ -53,5 +52,4 @@ def create_token(credentials):
 def delete_token():
     """Revoke the token sent with this request: it is refused from now on."""
     revoke_token(db.session(), g.api_token)
-    db.commit()
     return Response(status=204)
