@@ -3,16 +3,23 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import config
+from . import config, db
+
+
+class App(Flask):
+    """Flask, with every view run as the request's one unit of work (`web.db.run_unit_of_work`):
+    pages, the API and anything else routed, with no view or blueprint left to remember it."""
+
+    def dispatch_request(self):
+        return db.run_unit_of_work(super().dispatch_request)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Application factory. `test_config` overrides settings (tests, tools)."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = App(__name__, instance_relative_config=True)
     config.load(app, test_config)
     from . import converters
     converters.init_app(app)  # before any blueprint declares a route
-    from . import db
     db.init_app(app)
     from . import security
     security.init_app(app)

@@ -68,7 +68,6 @@ def end_sessions(user: User) -> None:
     token stop working."""
     user.session_version = (user.session_version or 0) + 1
     revoke_tokens(db.session(), user)
-    db.commit()
 
 
 # --- sign-in throttling: one set of buckets for the pages and the API ------------------------------

@@ -34,7 +34,6 @@ def test_reads_answer_while_a_writer_holds_the_lock(app):
 def test_a_get_that_tried_to_write_fails_and_writes_nothing(app):
     def rename():  # a bug: a GET that writes (in a read-only transaction it would fail only sometimes)
         db.session().query(User).filter_by(username="nadia").one().name = "Changed by a GET"
-        db.commit()
         return "changed"
 
     app.add_url_rule("/test-only/rename", "test_rename", rename)
@@ -48,7 +47,6 @@ def test_a_get_that_tried_to_record_an_audit_event_fails_and_records_nothing(app
     # Audit events are plain INSERTs, not flushed objects: the refusal must not depend on a flush.
     def sign_in_by_get():
         audit.record(db.session(), audit.EventType.USER_SIGNED_IN, "nadia", data={"via": "a GET"})
-        db.commit()
         return "recorded"
 
     def events(session):

@@ -35,10 +35,9 @@ def create_token(credentials):
     session = db.session()
     user = sign_in(session, credentials["username"], credentials["password"], via="api", address=request.remote_addr)
     if user is None:
-        db.commit()  # the failed attempt stays on record although the answer is an error
+        db.keep()  # the failed attempt stays on record although the answer is an error
         raise NotAuthenticated("wrong username or password")
     token, row = issue_token(session, user, current_app.config["API_TOKEN_HOURS"])
-    db.commit()
     return {"token": token, "expires_at": row.expires_at}
 
 
@@ -49,5 +48,4 @@ def create_token(credentials):
 def delete_token():
     """Revoke the token sent with this request: it is refused from now on."""
     revoke_token(db.session(), g.api_token)
-    db.commit()
     return Response(status=204)

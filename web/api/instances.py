@@ -28,9 +28,7 @@ def start(body):
     """Start the latest version of a process; the answer shows the tasks now waiting."""
     session = db.session()
     instance = start_instance(session, body["process"], g.api_user, body["data"])
-    answer = representations.instance(session, g.api_user, instance)
-    db.commit()  # after reading the answer: in this transaction, not a second one begun for it
-    return answer
+    return representations.instance(session, g.api_user, instance)
 
 
 @blp.route("", methods=["GET"])
@@ -63,9 +61,7 @@ def cancel(body, instance_id):
     """Withdraw (the starter, until approved) or cancel (`hr`, `admin`) a running request."""
     session = db.session()
     instance = cancel_instance(session, instance_id, g.api_user, body["reason"])
-    answer = representations.instance(session, g.api_user, instance)
-    db.commit()
-    return answer
+    return representations.instance(session, g.api_user, instance)
 
 
 @blp.route(f"/{ID}/incidents/<any(timer, message):kind>/<int(max={MAX_ID}):incident_id>/retry", methods=["POST"])
@@ -81,9 +77,7 @@ def retry(instance_id, kind, incident_id):
     instance = get_instance(session, instance_id, g.api_user)
     permissions.require(permissions.can_retry_incidents(g.api_user), "only hr and admin may retry incidents")
     retry_incident(session, kind, incident_id, g.api_user, instance_id=instance.id)
-    answer = representations.instance(session, g.api_user, instance)
-    db.commit()
-    return answer
+    return representations.instance(session, g.api_user, instance)
 
 
 @blp.route(f"/{ID}/history", methods=["GET"])

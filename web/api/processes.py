@@ -113,7 +113,6 @@ def deploy_bundle(upload):
         raise InvalidBundle(problems)
     session = db.session()
     result = submit(session, bundle, actor, upload["comment"], four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
-    db.commit()
     if isinstance(result, ProposedVersion):
         response = jsonify(ProposedVersionSchema().dump(representations.proposed_version(actor, result)))
         response.status_code = 202
@@ -163,7 +162,6 @@ def approve_pending(key, proposed_id):
     permissions.require(permissions.can_deploy(g.api_user), "only process owners may approve a version")
     session = db.session()
     approve(session, proposed_id, g.api_user, key)  # never its author's (engine.permissions)
-    db.commit()
     return _detail(key)
 
 
@@ -176,5 +174,4 @@ def reject_pending(args, key, proposed_id):
     actor = g.api_user
     permissions.require(permissions.can_deploy(actor), "only process owners may decide on a proposed version")
     rejected = reject(db.session(), proposed_id, actor, args["comment"], key)
-    db.commit()
     return representations.proposed_version(actor, rejected)

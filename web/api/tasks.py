@@ -47,7 +47,6 @@ def get_one(task_id):
 def claim(task_id):
     """Take a task offered to a group: it is the caller's until released. 409 if someone else holds it."""
     task = claim_task(db.session(), task_id, g.api_user)
-    db.commit()
     return representations.task(g.api_user, task)
 
 
@@ -57,7 +56,6 @@ def claim(task_id):
 def release(task_id):
     """Give a claimed task back to its candidates."""
     task = release_task(db.session(), task_id, g.api_user)
-    db.commit()
     return representations.task(g.api_user, task)
 
 
@@ -70,7 +68,5 @@ def complete(body, task_id):
     409 if it is no longer ready. The answer shows the request as it now stands."""
     session = db.session()
     task = complete_task(session, task_id, g.api_user, body["data"])
-    answer = {"task": representations.task(g.api_user, task),
-              "instance": representations.instance(session, g.api_user, task.instance)}
-    db.commit()  # after reading the answer: in this transaction, not a second one begun for it
-    return answer
+    return {"task": representations.task(g.api_user, task),
+            "instance": representations.instance(session, g.api_user, task.instance)}

@@ -45,10 +45,10 @@ def login():
         session = db.session()
         username = form.username.data.strip()
         user = sign_in(session, username, form.password.data, via="web", address=request.remote_addr)
-        db.commit()
         if user is not None:
-            login_user(LoginUser(user))
+            db.after_commit(login_user, LoginUser(user))
             return redirect(safe_target(form.next.data, url_for("tasks.home")), 303)
+        db.keep()  # the failed attempt stays on record although the answer is an error
         form.password.errors = [_("This username and password do not match. Check them and try again.")]
         status = 401
     elif request.method == "POST":
@@ -60,8 +60,8 @@ def login():
 @login_required
 def logout():
     end_sessions(current_actor())
-    logout_user()
-    flash(_("You are signed out."), "success")
+    db.after_commit(logout_user)
+    db.after_commit(flash, _("You are signed out."), "success")
     return redirect(url_for("auth.login"), 303)
 
 

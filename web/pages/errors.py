@@ -13,7 +13,7 @@ from werkzeug.exceptions import Forbidden, HTTPException
 
 from engine import PasserelleError
 
-from .. import db, errors as error_map
+from .. import errors as error_map
 from ..messages import readable
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ def http_error(error: HTTPException):
 
 
 def _server_error(error):
-    try:
-        db.session().rollback()  # after a failed SQL statement PostgreSQL refuses any other, even the page's
+    try:  # the request's writes are already rolled back (web.db): the page reads afresh
         return render_error(500, minimal=True)
     except Exception:  # the error page itself must not fail into a stack trace
         log.exception("the error page could not be drawn")

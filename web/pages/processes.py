@@ -109,7 +109,6 @@ def upload():
             "These files are exactly version %(version)s of “%(process)s”: there is nothing new to deploy.",
             version=current.version, process=current.name)], problems=[], comment=comment), 422
     staged = stage_upload(db.session(), user, files, comment, keep=_keep())
-    db.commit()
     return redirect(url_for("processes.review", token=staged.token), 303)
 
 
@@ -185,29 +184,28 @@ def confirm(token: str):
     staged = _staged(token)
     comment = request.form.get("comment", "").strip()
     try:
-        result = submit(db.session(), staged.bundle, current_actor(), comment,
-                        four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
+        with db.attempt():
+            result = submit(db.session(), staged.bundle, current_actor(), comment,
+                            four_eyes=current_app.config["FOUR_EYES_DEPLOY"])
     except InvalidBundle as err:
-        db.session().rollback()
         return _review(staged, problems=err.problems, comment=comment, status=422)
     # used: gone with the deployment (or proposal), in the same transaction
     discard_staged_upload(db.session(), token, current_actor(), keep=_keep())
-    db.commit()
     if isinstance(result, ProposedVersion):
-        flash(_("The new version of “%(process)s” is proposed. Another process owner must approve it before "
-                "new requests follow it.", process=result.name), "success")
+        db.after_commit(flash, _("The new version of “%(process)s” is proposed. Another process owner must "
+                                 "approve it before new requests follow it.", process=result.name), "success")
         return redirect(url_for("processes.pending", key=result.process_key, proposed_id=result.id), 303)
     version = result.version
-    flash(_("Version %(version)s of “%(process)s” is deployed: new requests follow it; requests already "
-            "running stay on their version.", version=version.version, process=version.name), "success")
+    db.after_commit(flash, _("Version %(version)s of “%(process)s” is deployed: new requests follow it; requests "
+                             "already running stay on their version.", version=version.version,
+                             process=version.name), "success")
     return redirect(url_for("processes.show", key=version.process_key), 303)
 
 
 @bp.post("/upload/<token>/discard")
 def discard(token: str):
     discard_staged_upload(db.session(), token, current_actor(), keep=_keep())
-    db.commit()
-    flash(_("The uploaded files have been discarded. Nothing was deployed."), "info")
+    db.after_commit(flash, _("The uploaded files have been discarded. Nothing was deployed."), "info")
     return redirect(url_for("processes.index"), 303)
 
 
@@ -266,14 +264,13 @@ def pending_download(key: str, proposed_id: int, filename: str):
 def approve_pending(key: str, proposed_id: int):
     session = db.session()
     try:
-        result = approve(session, proposed_id, current_actor(), key)  # never its author (engine.permissions)
+        with db.attempt():
+            result = approve(session, proposed_id, current_actor(), key)  # never its author (engine.permissions)
     except InvalidBundle as err:
-        session.rollback()
         return _pending_page(_proposed(key, proposed_id), problems=err.problems, status=422)
-    db.commit()
-    flash(_("Version %(version)s of “%(process)s” is approved and deployed: new requests follow it; requests "
-            "already running stay on their version.", version=result.version.version, process=result.version.name),
-          "success")
+    db.after_commit(flash, _("Version %(version)s of “%(process)s” is approved and deployed: new requests follow "
+                             "it; requests already running stay on their version.",
+                             version=result.version.version, process=result.version.name), "success")
     return redirect(url_for("processes.show", key=key), 303)
 
 
@@ -281,11 +278,9 @@ def approve_pending(key: str, proposed_id: int):
 def reject_pending(key: str, proposed_id: int):
     actor = current_actor()
     rejected = reject(db.session(), proposed_id, actor, request.form.get("comment", "").strip()[:2000], key)
-    db.commit()
-    if rejected.author == actor.username:
-        flash(_("You withdrew the proposed version. Nothing was deployed."), "info")
-    else:
-        flash(_("The proposed version is rejected. Nothing was deployed."), "info")
+    db.after_commit(flash, _("You withdrew the proposed version. Nothing was deployed.")
+                    if rejected.author == actor.username
+                    else _("The proposed version is rejected. Nothing was deployed."), "info")
     try:
         versions_of(db.session(), key)
     except NotFound:

@@ -55,11 +55,10 @@ def new():
 def start(key: str):
     session, user = db.session(), current_actor()
     instance = start_instance(session, key, user, {})
-    db.commit()
     for task in queries.open_tasks(session, instance.id):
         if permissions.can_act(user, task):
             return redirect(url_for("tasks.task", task_id=task.id), 303)
-    flash(_("Your request has been started."), "success")
+    db.after_commit(flash, _("Your request has been started."), "success")
     return redirect(url_for("requests.show", instance_id=instance.id), 303)
 
 
@@ -108,13 +107,12 @@ def retry(instance_id: int, kind: str, incident_id: int):
     if not permissions.can_retry_incidents(user):
         raise Refused(_("Only HR and administrators can retry a technical problem."))
     try:
-        retry_incident(session, kind, incident_id, user, instance_id=instance.id)
+        with db.attempt():
+            retry_incident(session, kind, incident_id, user, instance_id=instance.id)
     except Conflict:  # retried meanwhile (or sent twice): say where it stands rather than fail
-        session.rollback()
         flash(_("This problem has already been retried, or no longer blocks the request."), "info")
     else:
-        db.commit()
-        flash(_("Retry requested: Passerelle will try again within a few minutes."), "success")
+        db.after_commit(flash, _("Retry requested: Passerelle will try again within a few minutes."), "success")
     return redirect(url_for("requests.show", instance_id=instance_id), 303)
 
 
@@ -153,14 +151,13 @@ def withdraw(instance_id: int):
     if request.method == "POST":
         reason = request.form.get("reason", "").strip()
         try:
-            cancel_instance(session, instance.id, user, reason)
+            with db.attempt():
+                cancel_instance(session, instance.id, user, reason)
         except InvalidData:
-            session.rollback()
             error, status = _("Please say why, in a few words."), 422
         else:
-            db.commit()
-            flash(_("The request has been withdrawn.") if is_starter else _("The request has been cancelled."),
-                  "success")
+            db.after_commit(flash, _("The request has been withdrawn.") if is_starter
+                            else _("The request has been cancelled."), "success")
             return redirect(url_for("requests.show", instance_id=instance_id), 303)
     return render_template("requests/withdraw.html", instance=instance, reason=reason, error=error,
                            is_starter=is_starter), status

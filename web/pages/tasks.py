@@ -69,15 +69,13 @@ def task(task_id: int):
     if request.method == "POST":
         submitted = formview.submitted_values(task.form, request.form)
         try:
-            complete_task(session, task.id, user, submitted)
+            with db.attempt():
+                complete_task(session, task.id, user, submitted)
         except InvalidData as err:
-            session.rollback()
             errors, values, status = err.errors, submitted, 422
         else:
-            instance_id = task.instance_id
-            db.commit()
-            flash(_("Thank you: “%(step)s” is done.", step=task.title), "success")
-            return redirect(_after_completion(session, user, instance_id), 303)
+            db.after_commit(flash, _("Thank you: “%(step)s” is done.", step=task.title), "success")
+            return redirect(_after_completion(session, user, task.instance_id), 303)
     return render_template(
         "tasks/task.html", task=task, instance=task.instance, context=context, names=context.names,
         fields=formview.build(task.form, values, errors, formview.choices_for(session, task.form)),
@@ -138,8 +136,8 @@ def _after_completion(session, user, instance_id: int) -> str:
 def claim(task_id: int):
     session, user = db.session(), current_actor()
     task = claim_task(session, task_id, user)
-    db.commit()
-    flash(_("You have taken on “%(step)s”: the others no longer see it in their list.", step=task.title), "success")
+    db.after_commit(flash, _("You have taken on “%(step)s”: the others no longer see it in their list.",
+                             step=task.title), "success")
     return redirect(url_for("tasks.task", task_id=task_id), 303)
 
 
@@ -147,6 +145,5 @@ def claim(task_id: int):
 def release(task_id: int):
     session, user = db.session(), current_actor()
     task = release_task(session, task_id, user)
-    db.commit()
-    flash(_("“%(step)s” is back in the shared list.", step=task.title), "success")
+    db.after_commit(flash, _("“%(step)s” is back in the shared list.", step=task.title), "success")
     return redirect(url_for("tasks.home"), 303)
