@@ -8,7 +8,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, I
                         LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .bundle import bpmn_name_of
+from .bundle import Bundle, bpmn_name_of
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -193,9 +193,9 @@ class StagedUpload(Base):
                                                    cascade="all, delete-orphan")
 
     @property
-    def bundle(self) -> dict[str, bytes]:
+    def bundle(self) -> Bundle:
         """The files by name, in name order."""
-        return {f.filename: f.content for f in self.files}
+        return Bundle.of_stored(self.files)
 
 
 class StagedFile(Base):

@@ -134,7 +134,7 @@ def _review(staged: StagedUpload, problems=None, comment: str | None = None, sta
     """The review page of staged files: their `problems` (those of a failed deployment; None:
     validate them here). The files are parsed once for the whole page."""
     session = db.session()
-    files = Bundle(staged.bundle)
+    files = staged.bundle
     if problems is None:
         problems = validate(files)
     key = files.key
@@ -174,7 +174,7 @@ def review(token: str):
 
 @bp.get("/upload/<token>/diagram.svg")
 def staged_diagram(token: str):
-    files = Bundle(_staged(token).bundle)
+    files = _staged(token).bundle
     svg = render_svg(files[files.bpmn_name], process_id=files.key, title=_("The new version"))
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
