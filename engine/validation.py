@@ -18,8 +18,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from .assignment import invalid_expressions
 from .bundle import BPMN, DMN, Bundle, kind_of
 from .errors import InvalidBundle, Problem
-from .sandbox import check_code
-from .sandbox.timer_bounds import KINDS as TIMER_KINDS, constant_problem
+from .sandbox import TIMER_KINDS, check_code, timer_constant_problem
 from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, DMN_NAMESPACES, is_bpmn, is_dmn
 
 __all__ = ["validate_bundle"]
@@ -262,7 +261,7 @@ def _bpmn_code(name: str, root: etree._Element) -> Iterator[Problem]:
                 yield Problem(name, element.sourceline, _owner_id(element), "script.empty")
             elif text.strip():
                 problem = _code_problem(name, element, what, text, mode)
-                reason = constant_problem(local, text) if problem is None and local in TIMER_KINDS else None
+                reason = timer_constant_problem(local, text) if problem is None and local in TIMER_KINDS else None
                 if reason:
                     problem = Problem(name, element.sourceline, _owner_id(element), "code.timer", {"reason": reason})
                 if problem:

@@ -26,14 +26,19 @@ library's own wrappers may add notes or wrap it again); `find_forbidden(exc)` di
 """
 from __future__ import annotations
 
-# every public name of the former single module stays importable from here
-from ..errors import ForbiddenCode
-from .budget import (FILENAME, MAX_BUILT, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_ITEMS, MAX_STEPS, TIME_LIMIT, Limits,
-                     configure)
-from .environment import SandboxedEnvironment, SandboxedScriptEngine, find_forbidden, make_script_engine
-from .guards import ALLOWED_ATTRIBUTES, MUTATING_ATTRIBUTES
-from .helpers import HELPERS, add_days, add_months, date, days_between, midpoint, months_between, today
+from .budget import Limits, configure
+from .environment import SandboxedEnvironment, find_forbidden, make_script_engine
+from .helpers import add_days, add_months, date, days_between, midpoint, months_between, today
 from .policy import check_code
+from .timer_bounds import KINDS as TIMER_KINDS, constant_problem as timer_constant_problem
 
-__all__ = ["SandboxedEnvironment", "make_script_engine", "find_forbidden", "check_code", "HELPERS", "Limits", "configure",
-           "date", "today", "months_between", "days_between", "add_days", "add_months", "midpoint"]
+__all__ = [
+    # running diagram code, and finding why it was refused
+    "make_script_engine", "SandboxedEnvironment", "find_forbidden",
+    # checking it at deployment: code, and timers written as constants
+    "check_code", "TIMER_KINDS", "timer_constant_problem",
+    # the limits, set once at start-up
+    "Limits", "configure",
+    # the date helpers diagram code calls, also used by the engine's own facts
+    "date", "today", "months_between", "days_between", "add_days", "add_months", "midpoint",
+]

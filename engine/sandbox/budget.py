@@ -53,7 +53,7 @@ def configured() -> Limits:
 
 
 @dataclass
-class _Budget:
+class Budget:
     time_limit: float
     deadline: float
     steps: int = 0
@@ -61,7 +61,7 @@ class _Budget:
     refusal: ForbiddenCode | None = None
 
 
-_budget: contextvars.ContextVar[_Budget] = contextvars.ContextVar("passerelle_sandbox_budget")
+active_budget: contextvars.ContextVar[Budget] = contextvars.ContextVar("passerelle_sandbox_budget")
 
 
 def _diagram_line() -> int | None:
@@ -74,50 +74,50 @@ def _diagram_line() -> int | None:
     return None
 
 
-def _refuse(message: str) -> None:
+def refuse(message: str) -> None:
     error = ForbiddenCode(message, _diagram_line())
-    budget = _budget.get(None)
+    budget = active_budget.get(None)
     if budget is not None and budget.refusal is None:
         budget.refusal = error  # sticky: re-raised after the run even if something swallowed it
     raise error
 
 
-def _current() -> _Budget:
-    budget = _budget.get(None)
+def _current() -> Budget:
+    budget = active_budget.get(None)
     if budget is None:
-        _refuse("diagram code can only run inside an evaluation")
+        refuse("diagram code can only run inside an evaluation")
     if budget.refusal is not None:
         raise budget.refusal
     return budget
 
 
-def _tick() -> None:
+def tick() -> None:
     budget = _current()
     budget.steps += 1
     if budget.steps > MAX_STEPS:
-        _refuse(f"evaluation exceeded {MAX_STEPS} loop turns or calls")
+        refuse(f"evaluation exceeded {MAX_STEPS} loop turns or calls")
     if time.monotonic() > budget.deadline:
-        _refuse(f"evaluation exceeded {budget.time_limit:g} s")
+        refuse(f"evaluation exceeded {budget.time_limit:g} s")
 
 
-def _build(n: int, total: int | None = None) -> None:
+def build(n: int, total: int | None = None) -> None:
     """Account for `n` elements about to be built (or just built) into a value of `total`."""
     total = n if total is None else total
     if total > MAX_ITEMS:
-        _refuse(f"result too large: {total} elements (the limit is {MAX_ITEMS})")
+        refuse(f"result too large: {total} elements (the limit is {MAX_ITEMS})")
     budget = _current()
     budget.built += n
     if budget.built > MAX_BUILT:
-        _refuse(f"evaluation built more than {MAX_BUILT} elements")
+        refuse(f"evaluation built more than {MAX_BUILT} elements")
 
 
-def _built(value: Any) -> Any:
+def count_built(value: Any) -> Any:
     if isinstance(value, (str, list, tuple, dict, set, frozenset)):
-        _build(len(value))
+        build(len(value))
     return value
 
 
-def _text_size(value: Any) -> int:
+def text_size(value: Any) -> int:
     """An upper estimate of len(str(value)), walked no further than MAX_ITEMS."""
     if isinstance(value, str):
         return len(value)
@@ -140,7 +140,7 @@ def _text_size(value: Any) -> int:
     return total
 
 
-def _formatted(value: Any) -> Any:
+def formatted(value: Any) -> Any:
     """Before str(value), f'{value}' or '%s' % value: the text must stay within bounds."""
-    _build(_text_size(value))
+    build(text_size(value))
     return value

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from .. import clock
 from ..errors import ForbiddenCode
 from . import wire
-from .budget import FILENAME, _tick
+from .budget import FILENAME, tick
 from .environment import SandboxedEnvironment
 
 _CALL_BYTES = 100_000  # arguments and results of one engine function call
@@ -39,7 +39,7 @@ def _send(out: BinaryIO, message: str) -> None:
 def _proxy(name: str, inp: BinaryIO, out: BinaryIO):
     """An engine function of the server, called across the pipe."""
     def call(*args: Any) -> Any:
-        _tick()
+        tick()
         _send(out, json.dumps({"call": name, "args": json.loads(wire.dumps(list(args), _CALL_BYTES, name))}))
         reply = json.loads(inp.readline() or "{}")
         if "error" in reply:

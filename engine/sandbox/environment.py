@@ -21,11 +21,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from .. import clock
 from ..errors import ForbiddenCode
 from . import isolation, timer_bounds, wire
-from .budget import FILENAME, Limits, _Budget, _budget, _refuse, configured
+from .budget import FILENAME, Budget, Limits, active_budget, configured, refuse
 from .cheap import is_cheap
-from .guards import _BUILTINS, _GUARDS
-from .helpers import HELPERS, _Today, today
-from .policy import _code
+from .guards import BUILTINS, GUARDS
+from .helpers import HELPERS, Today, today
+from .policy import compiled_code
 
 _MISSING = object()
 
@@ -46,7 +46,7 @@ def _check_data(name: str | None, value: Any) -> None:
             stack.extend(item)
         elif callable(item) or hasattr(type(item), "__next__"):
             where = f"'{name}' holds" if name else "the expression gave"
-            _refuse(f"{where} a {type(item).__name__}; only data (numbers, strings, dates, lists, dicts) "
+            refuse(f"{where} a {type(item).__name__}; only data (numbers, strings, dates, lists, dicts) "
                     "can leave diagram code")
 
 
@@ -54,7 +54,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow's script environment, every evaluation sandboxed (see the package docstring).
 
     `functions` (e.g. `manager_of`) are callable from diagram code next to HELPERS. Task data
-    shadows them as Python globals shadow builtins, except `today`, which is both (see _Today).
+    shadows them as Python globals shadow builtins, except `today`, which is both (see Today).
     Raises ForbiddenCode for refused code, SyntaxError for code that does not parse, and whatever
     the diagram code itself raises.
     """
@@ -84,11 +84,11 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict, external_context: Mapping | None = None) -> Any:
         """The value of `expression` over the task data `context`: in this process if it is cheap
         (see `cheap`), else in a sandbox process."""
-        code = _code(expression, "eval")
+        code = compiled_code(expression, "eval")
         if self.isolated and not is_cheap(expression):
             return self._in_sandbox_process("eval", expression, context, external_context)["value"]
         result = self._run(code, self._namespace(context, external_context), evaluate=True)
-        if isinstance(result, _Today):
+        if isinstance(result, Today):
             return str(result)
         _check_data(None, result)
         if self.isolated:
@@ -98,7 +98,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict, external_context: Mapping | None = None) -> bool:
         """Run `script` in a sandbox process, then update `context` with the variables it assigned
         (and drop those it deleted); functions, helpers, builtins and guards never reach the data."""
-        code = _code(script, "exec")
+        code = compiled_code(script, "exec")
         if self.isolated:
             answer = self._in_sandbox_process("exec", script, context, external_context)
             for name in answer["deleted"]:
@@ -115,7 +115,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
                 continue
             if name in external and name not in context:
                 continue
-            if isinstance(value, _Today):
+            if isinstance(value, Today):
                 value = str(value)
             elif callable(value):
                 continue  # a function the script defined: as in SpiffWorkflow, not data
@@ -130,9 +130,9 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         namespace = dict(self.globals)
         for source in (external_context or {}, context):
             namespace.update((k, v) for k, v in source.items() if isinstance(k, str) and not k.startswith("_"))
-        namespace["today"] = _Today(today())
-        namespace.update(_GUARDS)  # last, so that no data can replace a guard
-        namespace["__builtins__"] = _BUILTINS
+        namespace["today"] = Today(today())
+        namespace.update(GUARDS)  # last, so that no data can replace a guard
+        namespace["__builtins__"] = BUILTINS
         return namespace
 
     def _in_sandbox_process(self, mode: str, source: str, context: Mapping,
@@ -158,8 +158,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         return answer
 
     def _run(self, code: CodeType, namespace: dict, evaluate: bool) -> Any:
-        budget = _Budget(self.time_limit, time.monotonic() + self.time_limit)
-        token = _budget.set(budget)
+        budget = Budget(self.time_limit, time.monotonic() + self.time_limit)
+        token = active_budget.set(budget)
         try:
             result = eval(code, namespace) if evaluate else exec(code, namespace)
         except BaseException as err:
@@ -167,7 +167,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
                 raise budget.refusal from None
             raise
         finally:
-            _budget.reset(token)
+            active_budget.reset(token)
         if budget.refusal is not None:
             raise budget.refusal
         return result

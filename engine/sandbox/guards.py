@@ -10,13 +10,14 @@ from typing import Any, Callable
 from RestrictedPython import safe_builtins
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
 
-from .budget import MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_ITEMS, _build, _built, _formatted, _refuse, _text_size, _tick
-from .helpers import _whole
+from .budget import (MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_ITEMS, build, count_built, formatted, refuse, text_size,
+                     tick)
+from .helpers import whole
 
 
 def _counted(iterator):
     for item in iterator:
-        _tick()
+        tick()
         yield item
 
 
@@ -67,45 +68,45 @@ def _check_method(obj: Any, name: str, args: tuple, kwargs: dict) -> tuple:
         old, new = args[:2]
         hits = obj.count(old) if old else len(obj) + 1
         count = args[2] if len(args) > 2 and isinstance(args[2], int) and args[2] >= 0 else hits
-        _build(len(obj) + min(hits, count) * (len(new) - len(old)))
+        build(len(obj) + min(hits, count) * (len(new) - len(old)))
     elif name == "join" and args:
         args = (list(args[0]),)
-        _build(sum(len(i) for i in args[0] if isinstance(i, str)) + len(obj) * max(len(args[0]) - 1, 0))
+        build(sum(len(i) for i in args[0] if isinstance(i, str)) + len(obj) * max(len(args[0]) - 1, 0))
     elif name in _GROWS_BY_ONE:
-        _build(1, len(obj) + 1)
+        build(1, len(obj) + 1)
     elif name in _GROWS_BY_ARGUMENT:
         if args and not isinstance(args[0], (str, list, tuple, dict, set, frozenset)):
             args = (list(args[0]),)
         added = (len(args[0]) if args else 0) + len(kwargs)
-        _build(added, len(obj) + added)
+        build(added, len(obj) + added)
     return args
 
 
 def _getattr(obj: Any, name: str) -> Any:
     if name not in _attributes_of(obj):
         kind = "a type" if isinstance(obj, type) else type(obj).__name__
-        _refuse(f"attribute '{name}' is not allowed on {kind}")
+        refuse(f"attribute '{name}' is not allowed on {kind}")
     value = safer_getattr(obj, name)
     if not callable(value):
         return value
 
     def method(*args, **kwargs):
         result = value(*_check_method(obj, name, args, kwargs), **kwargs)
-        return result if name in ("replace", "join") else _built(result)  # those two: counted already
+        return result if name in ("replace", "join") else count_built(result)  # those two: counted already
     return method
 
 
 def _getitem(obj: Any, key: Any) -> Any:
     if isinstance(obj, type):
-        _refuse("subscripting types is not allowed")
-    return _built(obj[key]) if isinstance(key, slice) else obj[key]
+        refuse("subscripting types is not allowed")
+    return count_built(obj[key]) if isinstance(key, slice) else obj[key]
 
 
 def _write(obj: Any) -> Any:
     if not isinstance(obj, (dict, list)):
-        _refuse(f"only dicts and lists can be changed, not a {type(obj).__name__}")
+        refuse(f"only dicts and lists can be changed, not a {type(obj).__name__}")
     if len(obj) >= MAX_ITEMS:
-        _refuse(f"result too large: more than {MAX_ITEMS} elements")
+        refuse(f"result too large: more than {MAX_ITEMS} elements")
     return obj
 
 
@@ -116,28 +117,28 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
     ints = isinstance(left, int) and isinstance(right, int)
     if op == "**" and ints and right > 0 and abs(left) > 1:
         if left.bit_length() * right > MAX_INT_BITS:
-            _refuse("number too large")
+            refuse("number too large")
     elif op == "<<" and ints and right > 0 and left != 0:
         if left.bit_length() + right > MAX_INT_BITS:
-            _refuse("number too large")
+            refuse("number too large")
     elif op == "*":
         for seq, n in ((left, right), (right, left)):
             if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
-                _build(len(seq) * max(n, 0))
+                build(len(seq) * max(n, 0))
                 return
         if ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            _refuse("number too large")
+            refuse("number too large")
     elif op == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
-        _build(len(left) + len(right))
+        build(len(left) + len(right))
     elif op == "%" and isinstance(left, str):
         padding = 0
         for width, precision in _FORMAT_SPEC.findall(left):
             if "*" in (width, precision):
-                _refuse("'*' widths in '%' formats are not allowed")
+                refuse("'*' widths in '%' formats are not allowed")
             if max(int(width or 0), int(precision or 0)) > MAX_FORMAT_WIDTH:
-                _refuse(f"format widths above {MAX_FORMAT_WIDTH} are not allowed")
+                refuse(f"format widths above {MAX_FORMAT_WIDTH} are not allowed")
             padding += int(width or 0) + int(precision or 0)
-        _build(len(left) + padding + _text_size(right))
+        build(len(left) + padding + text_size(right))
 
 
 _OPERATORS = {"+": operator.add, "*": operator.mul, "**": operator.pow, "<<": operator.lshift,
@@ -169,7 +170,7 @@ class _DiscardedPrint:
         pass
 
     def _call_print(self, *objects: Any, **kwargs: Any) -> None:
-        _tick()
+        tick()
 
     def __call__(self) -> str:
         return ""
@@ -178,13 +179,13 @@ class _DiscardedPrint:
 def _range(*args: int) -> range:
     numbers = range(*args)
     if len(numbers) > MAX_ITEMS:
-        _refuse(f"range() too large: {len(numbers)} elements (the limit is {MAX_ITEMS})")
+        refuse(f"range() too large: {len(numbers)} elements (the limit is {MAX_ITEMS})")
     return numbers
 
 
 def _round(number, ndigits=None):
-    if ndigits is not None and abs(_whole(ndigits)) > 100:
-        _refuse("round() to more than 100 digits is not allowed")
+    if ndigits is not None and abs(whole(ndigits)) > 100:
+        refuse("round() to more than 100 digits is not allowed")
     return round(number, ndigits)
 
 
@@ -195,7 +196,7 @@ def _sum(iterable, start=0):
 
 
 def _sorted(iterable, *, key=None, reverse=False):
-    return _built(sorted(iterable, key=key, reverse=reverse))
+    return count_built(sorted(iterable, key=key, reverse=reverse))
 
 
 class _CountedType(type):
@@ -210,24 +211,24 @@ class _CountedType(type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls.wrapped is str and args:
-            _formatted(args[0])
-        return _built(cls.wrapped(*args, **kwargs))
+            formatted(args[0])
+        return count_built(cls.wrapped(*args, **kwargs))
 
 
 def _counted_type(kind: type) -> _CountedType:
     return _CountedType(kind.__name__, (), {"wrapped": kind})
 
 
-_BUILTINS: dict[str, Any] = {name: safe_builtins[name] for name in (
+BUILTINS: dict[str, Any] = {name: safe_builtins[name] for name in (
     "abs", "bool", "float", "int", "isinstance", "len", "zip", "divmod", "chr", "ord",
     "ArithmeticError", "Exception", "KeyError", "LookupError", "TypeError", "ValueError", "ZeroDivisionError")}
-_BUILTINS.update({kind.__name__: _counted_type(kind) for kind in (str, list, tuple, dict, set)})
-_BUILTINS.update(min=min, max=max, sum=_sum, any=any, all=all, enumerate=enumerate, range=_range,
+BUILTINS.update({kind.__name__: _counted_type(kind) for kind in (str, list, tuple, dict, set)})
+BUILTINS.update(min=min, max=max, sum=_sum, any=any, all=all, enumerate=enumerate, range=_range,
                  round=_round, sorted=_sorted)
 
-_GUARDS: dict[str, Any] = {
+GUARDS: dict[str, Any] = {
     "_getattr_": _getattr, "_getitem_": _getitem, "_getiter_": _getiter, "_write_": _write,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": _inplacevar, "_apply_": _apply, "_print_": _DiscardedPrint, "_binop_": _binop,
-    "_tick_": _tick, "_fmt_": _formatted,
+    "_tick_": tick, "_fmt_": formatted,
 }

@@ -27,14 +27,14 @@ def today() -> str:
     return clock.today().isoformat()
 
 
-def _whole(n: Any) -> int:
+def whole(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"expected a whole number, not {type(n).__name__}")
     return n
 
 
 def _shift_months(day: _Date, n: int) -> _Date:
-    year, month0 = divmod(day.year * 12 + day.month - 1 + _whole(n), 12)
+    year, month0 = divmod(day.year * 12 + day.month - 1 + whole(n), 12)
     return _Date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
@@ -45,7 +45,7 @@ def add_months(d: Any, n: int) -> str:
 
 def add_days(d: Any, n: int) -> str:
     """`d` plus `n` days (n may be negative) as 'YYYY-MM-DD'."""
-    return (date(d) + timedelta(days=_whole(n))).isoformat()
+    return (date(d) + timedelta(days=whole(n))).isoformat()
 
 
 def days_between(start: Any, end: Any) -> int:
@@ -74,7 +74,7 @@ HELPERS: Mapping[str, Callable[..., Any]] = {
 }
 
 
-class _Today(str):
+class Today(str):
     """In diagram code `today` is both the fact the engine adds to task data ('YYYY-MM-DD') and
     the helper `today()`: the two always agree, so the name serves both uses."""
 

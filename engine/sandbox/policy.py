@@ -187,7 +187,7 @@ def check_code(source: str, mode: Literal["eval", "exec"]) -> str | None:
     return f"{compiled.reason} (line {compiled.line})"
 
 
-def _code(source: str, mode: str) -> CodeType:
+def compiled_code(source: str, mode: str) -> CodeType:
     compiled = _compile(source, mode)
     if compiled.code is not None:
         return compiled.code

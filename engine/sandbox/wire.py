@@ -15,7 +15,7 @@ import math
 from datetime import date
 from typing import Any
 
-from .budget import MAX_DEPTH, _refuse
+from .budget import MAX_DEPTH, refuse
 
 def check(value: Any, limit: int, name: str | None = None) -> None:
     """Refuse `value` (ForbiddenCode) unless it is JSON data of at most about `limit` characters
@@ -34,25 +34,25 @@ def check(value: Any, limit: int, name: str | None = None) -> None:
             size += 34
         elif isinstance(item, float):
             if not math.isfinite(item):
-                _refuse(f"{where} holds {item!r}, which is not a JSON number")
+                refuse(f"{where} holds {item!r}, which is not a JSON number")
             size += 24
         elif isinstance(item, (list, tuple, dict)):
             if depth >= MAX_DEPTH:
-                _refuse(f"{where} is nested deeper than {MAX_DEPTH} levels")
+                refuse(f"{where} is nested deeper than {MAX_DEPTH} levels")
             size += 2 + len(item)
             if isinstance(item, dict):
                 for key, element in item.items():
                     if not isinstance(key, str):
-                        _refuse(f"{where} has a {type(key).__name__} key; JSON keys are strings")
+                        refuse(f"{where} has a {type(key).__name__} key; JSON keys are strings")
                     size += len(key) + 3
                     stack.append((element, depth + 1))
             else:
                 stack.extend((element, depth + 1) for element in item)
         else:
-            _refuse(f"{where} holds a {type(item).__name__}; only JSON data (numbers, strings, lists, "
+            refuse(f"{where} holds a {type(item).__name__}; only JSON data (numbers, strings, lists, "
                     "dicts, true/false, null) can leave diagram code")
         if size > limit:
-            _refuse(f"result too large: {where} is more than {limit} bytes of data")
+            refuse(f"result too large: {where} is more than {limit} bytes of data")
 
 
 def dumps(value: Any, limit: int, name: str | None = None) -> str:
@@ -61,7 +61,7 @@ def dumps(value: Any, limit: int, name: str | None = None) -> str:
     encoded = text(value)
     if len(encoded) > limit:  # escapes can make the text longer than the walk's estimate
         where = f"'{name}'" if name else "the result"
-        _refuse(f"result too large: {where} is {len(encoded)} bytes of data (the limit is {limit})")
+        refuse(f"result too large: {where} is {len(encoded)} bytes of data (the limit is {limit})")
     return encoded
 
 
