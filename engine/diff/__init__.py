@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .bpmn import _diff_flows, _diff_lanes, _diff_nodes, _diff_processes
-from .dmn import _diff_decisions
-from .model import CATEGORIES, CHANGE_CODES, FACTS, Change, _Bundle
+from .bpmn import diff_flows, diff_lanes, diff_nodes, diff_processes
+from .dmn import diff_decisions
+from .model import CATEGORIES, CHANGE_CODES, FACTS, BundleElements, Change
 
 __all__ = ["Change", "diff_bundles", "CATEGORIES", "CHANGE_CODES", "FACTS"]
 
@@ -25,8 +25,8 @@ def diff_bundles(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[Cha
     :returns: changes ordered by (category, element_id), then in document order.
     :raises InvalidBundle: a .bpmn/.dmn file is not well-formed XML or not BPMN/DMN.
     """
-    before, after = _Bundle(old), _Bundle(new)
-    changes = [*_diff_processes(before, after), *_diff_nodes(before, after),
-               *_diff_flows(before, after), *_diff_lanes(before, after),
-               *_diff_decisions(before, after)]
+    before, after = BundleElements(old), BundleElements(new)
+    changes = [*diff_processes(before, after), *diff_nodes(before, after),
+               *diff_flows(before, after), *diff_lanes(before, after),
+               *diff_decisions(before, after)]
     return sorted(changes, key=lambda change: (change.category, change.element_id))

@@ -5,12 +5,12 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from .model import (Change, _Bundle, _Facts, _changed, _display_name, _fact_details, _facts, _keyed_diff, _name,
-                    _short, _text)
+from .model import (BundleElements, Change, Facts, changed, display_name, fact_details, keyed_diff, make_facts,
+                    name_of, shorten, text_of)
 
 class _Table(NamedTuple):
-    inputs: list[tuple[str, str, _Facts]]   # (column id, display name, facts)
-    outputs: list[tuple[str, str, _Facts]]
+    inputs: list[tuple[str, str, Facts]]   # (column id, display name, facts)
+    outputs: list[tuple[str, str, Facts]]
     rules: list[tuple[str, list[str], list[str], str]]  # (key, input cells, output cells, note)
 
 
@@ -23,7 +23,7 @@ def _children(el: etree._Element, tag: str) -> list[etree._Element]:
 
 
 def _cell(el: etree._Element | None) -> str:
-    return _text(_child(el, "text")) if el is not None else ""
+    return text_of(_child(el, "text")) if el is not None else ""
 
 
 def _read_table(table: etree._Element) -> _Table:
@@ -34,47 +34,47 @@ def _read_table(table: etree._Element) -> _Table:
         type_ref = expression.get("typeRef", "") if expression is not None else ""
         inputs.append((clause.get("id") or f"input {i + 1}",
                        clause.get("label") or text or f"input {i + 1}",
-                       _facts([("label", clause.get("label", ""), "name"), ("expression", text, "code"),
-                               ("type", type_ref, "code"),
-                               ("allowed_values", _cell(_child(clause, "inputValues")), "code")])))
+                       make_facts([("label", clause.get("label", ""), "name"), ("expression", text, "code"),
+                                   ("type", type_ref, "code"),
+                                   ("allowed_values", _cell(_child(clause, "inputValues")), "code")])))
     outputs = []
     for i, clause in enumerate(_children(table, "output")):
         outputs.append((clause.get("id") or f"output {i + 1}",
                         clause.get("label") or clause.get("name") or f"output {i + 1}",
-                        _facts([("label", clause.get("label", ""), "name"),
-                                ("name", clause.get("name", ""), "code"),
-                                ("type", clause.get("typeRef", ""), "code"),
-                                ("allowed_values", _cell(_child(clause, "outputValues")), "code")])))
+                        make_facts([("label", clause.get("label", ""), "name"),
+                                    ("name", clause.get("name", ""), "code"),
+                                    ("type", clause.get("typeRef", ""), "code"),
+                                    ("allowed_values", _cell(_child(clause, "outputValues")), "code")])))
     rules = _children(table, "rule")
     by_id = all(rule.get("id") for rule in rules)
     return _Table(inputs, outputs, [
         (rule.get("id") if by_id else f"#{i}", [_cell(e) for e in _children(rule, "inputEntry")],
-         [_cell(e) for e in _children(rule, "outputEntry")], _text(_child(rule, "description")))
+         [_cell(e) for e in _children(rule, "outputEntry")], text_of(_child(rule, "description")))
         for i, rule in enumerate(rules)])
 
 
-def _diff_decisions(before: _Bundle, after: _Bundle) -> list[Change]:
+def diff_decisions(before: BundleElements, after: BundleElements) -> list[Change]:
     def describe(el: etree._Element, _: str) -> tuple[str, dict]:
-        return "element", {"kind": "decision", "element": _display_name(el)}
+        return "element", {"kind": "decision", "element": display_name(el)}
 
     def compare(key: str, old: etree._Element, new: etree._Element) -> list[Change]:
-        details = _fact_details(_decision_facts(old), _decision_facts(new))
-        changes = _changed("rule", key, details)
+        details = fact_details(_decision_facts(old), _decision_facts(new))
+        changes = changed("rule", key, details)
         old_table, new_table = _child(old, "decisionTable"), _child(new, "decisionTable")
         if old_table is not None and new_table is not None:
             changes += _table_changes(key, _read_table(old_table), _read_table(new_table))
         return changes
 
-    return _keyed_diff("rule", before.decisions, after.decisions, describe, compare)
+    return keyed_diff("rule", before.decisions, after.decisions, describe, compare)
 
 
-def _decision_facts(decision: etree._Element) -> _Facts:
+def _decision_facts(decision: etree._Element) -> Facts:
     table = _child(decision, "decisionTable")
     literal = _child(decision, "literalExpression")
-    return _facts([("name", _name(decision), "name"),
-                   ("hit_policy", table.get("hitPolicy", "UNIQUE") if table is not None else "", "code"),
-                   ("aggregation", table.get("aggregation", "") if table is not None else "", "code"),
-                   ("expression", _cell(literal), "code")])
+    return make_facts([("name", name_of(decision), "name"),
+                       ("hit_policy", table.get("hitPolicy", "UNIQUE") if table is not None else "", "code"),
+                       ("aggregation", table.get("aggregation", "") if table is not None else "", "code"),
+                       ("expression", _cell(literal), "code")])
 
 
 def _table_changes(key: str, old: _Table, new: _Table) -> list[Change]:
@@ -89,7 +89,7 @@ def _table_changes(key: str, old: _Table, new: _Table) -> list[Change]:
             if col_id not in old_by_id:
                 changes.append(Change("rule", key, "added", "column.added", {"side": side, "column": name}))
             else:
-                changes += _changed("rule", key, _fact_details(old_by_id[col_id][1], facts), side=side, column=name)
+                changes += changed("rule", key, fact_details(old_by_id[col_id][1], facts), side=side, column=name)
     return changes + _rule_changes(key, old, new)
 
 
@@ -109,7 +109,7 @@ def _rule_changes(key: str, old: _Table, new: _Table) -> list[Change]:
             new_cells = _cells_by_column(new.inputs if index == 1 else new.outputs, rule[index])
             for col_id, (col_name, cell) in new_cells.items():
                 if col_id in old_cells and old_cells[col_id][1] != cell:
-                    before, after = _short(old_cells[col_id][1]) or "-", _short(cell) or "-"
+                    before, after = shorten(old_cells[col_id][1]) or "-", shorten(cell) or "-"
                     changes.append(Change("rule", key, "changed", "rule.cell_changed",
                                           {**rows, "side": side, "column": col_name, "before": f"`{before}`",
                                            "after": f"`{after}`"}))
@@ -121,7 +121,7 @@ def _rule_changes(key: str, old: _Table, new: _Table) -> list[Change]:
     return changes
 
 
-def _cells_by_column(columns: list[tuple[str, str, _Facts]],
+def _cells_by_column(columns: list[tuple[str, str, Facts]],
                      cells: list[str]) -> dict[str, tuple[str, str]]:
     """column id -> (column name, cell text); DMN matches cells to columns by position."""
     return {col_id: (name, cells[i] if i < len(cells) else "")
@@ -129,5 +129,5 @@ def _cells_by_column(columns: list[tuple[str, str, _Facts]],
 
 
 def _row_cells(rule: tuple[str, list[str], list[str], str]) -> dict[str, str]:
-    return {"inputs": ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[1]),
-            "outputs": ", ".join(f"`{_short(c, 40) or '-'}`" for c in rule[2])}
+    return {"inputs": ", ".join(f"`{shorten(c, 40) or '-'}`" for c in rule[1]),
+            "outputs": ", ".join(f"`{shorten(c, 40) or '-'}`" for c in rule[2])}

@@ -13,15 +13,15 @@ from ..xml import BPMN_NS, CAMUNDA_NS, is_bpmn, is_dmn
 
 CATEGORIES = ("task", "event", "gateway", "flow", "form", "rule", "lane", "assignment", "process")
 
-_B = f"{{{BPMN_NS}}}"
-_C = f"{{{CAMUNDA_NS}}}"
+BPMN_TAG = f"{{{BPMN_NS}}}"
+CAMUNDA_TAG = f"{{{CAMUNDA_NS}}}"
 _TASKS = {"task", "userTask", "scriptTask", "serviceTask", "businessRuleTask", "sendTask",
           "receiveTask", "manualTask", "callActivity", "subProcess", "transaction",
           "adHocSubProcess"}
-_EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-           "boundaryEvent", "implicitThrowEvent"}
-_GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
-             "complexGateway"}
+EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+          "boundaryEvent", "implicitThrowEvent"}
+GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+            "complexGateway"}
 _FLOWS = {"sequenceFlow", "messageFlow"}
 
 
@@ -79,7 +79,7 @@ FACTS = ("name", "executable", "description", "type", "documentation", "default_
          "value", "expression", "allowed_values", "hit_policy", "aggregation")
 
 
-class _Fact(NamedTuple):
+class Fact(NamedTuple):
     """A compared value: `raw` decides equality, `shown` is what the change says.
 
     style: "name" quotes with '', "code" with backticks, "plain" as is, "kind" a BPMN element
@@ -91,14 +91,14 @@ class _Fact(NamedTuple):
     style: str = "code"
 
 
-_Facts = dict[str, _Fact]
+Facts = dict[str, Fact]
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading a bundle
 # ---------------------------------------------------------------------------------------------
 
-class _Bundle:
+class BundleElements:
     def __init__(self, files: Mapping[str, bytes]):
         self.processes: dict[str, etree._Element] = {}
         self.nodes: dict[str, etree._Element] = {}
@@ -119,13 +119,13 @@ class _Bundle:
                                              {"kind": kind[1:].upper(), "root": f"<{etree.QName(root).localname}>"})])
 
     def _read_bpmn(self, root: etree._Element) -> None:
-        for el in root.iter(f"{_B}*"):
-            element_id, kind = el.get("id"), _local(el)
+        for el in root.iter(f"{BPMN_TAG}*"):
+            element_id, kind = el.get("id"), local_name(el)
             if not element_id:
                 continue
             self.model[element_id] = el
             bucket = {"process": self.processes, "lane": self.lanes}.get(kind)
-            if bucket is None and kind in _TASKS | _EVENTS | _GATEWAYS:
+            if bucket is None and kind in _TASKS | EVENTS | GATEWAYS:
                 bucket = self.nodes
             elif bucket is None and kind in _FLOWS:
                 bucket = self.flows
@@ -135,69 +135,69 @@ class _Bundle:
     def lane_of(self, node_id: str) -> dict[str, str]:
         """Where a node sits: {"lane": "'Approver'"}, or {} outside named lanes."""
         for lane in self.lanes.values():
-            if node_id in _members(lane) and _name(lane):
-                return {"lane": f"'{_name(lane)}'"}
+            if node_id in lane_members(lane) and name_of(lane):
+                return {"lane": f"'{name_of(lane)}'"}
         return {}
 
     def display(self, element_id: str | None) -> str:
         """How a change names an element: 'its name', or `its id` when unnamed."""
-        name = _name(self.model.get(element_id or ""))
+        name = name_of(self.model.get(element_id or ""))
         return f"'{name}'" if name else f"`{element_id}`"
 
 
-def _local(el: etree._Element | None) -> str:
+def local_name(el: etree._Element | None) -> str:
     return etree.QName(el).localname if el is not None else ""
 
 
-def _name(el: etree._Element | None) -> str:
+def name_of(el: etree._Element | None) -> str:
     return " ".join((el.get("name") or "").split()) if el is not None else ""
 
 
-def _text(el: etree._Element | None) -> str:
+def text_of(el: etree._Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
-def _short(value: str, limit: int = 80) -> str:
+def shorten(value: str, limit: int = 80) -> str:
     flat = " ".join(value.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _signature(el: etree._Element) -> str:
+def signature(el: etree._Element) -> str:
     """A canonical text for an extension element, blind to prefixes and indentation."""
-    children = ",".join(_signature(child) for child in el if isinstance(child.tag, str))
+    children = ",".join(signature(child) for child in el if isinstance(child.tag, str))
     attrs = ",".join(f"{k}={v}" for k, v in sorted(el.attrib.items()))
-    return f"{el.tag}[{attrs}]({_text(el)})[{children}]"
+    return f"{el.tag}[{attrs}]({text_of(el)})[{children}]"
 
 
-def _extensions(el: etree._Element) -> etree._Element | None:
-    return el.find(f"{_B}extensionElements")
+def extensions_of(el: etree._Element) -> etree._Element | None:
+    return el.find(f"{BPMN_TAG}extensionElements")
 
 
-def _properties(el: etree._Element) -> dict[str, str]:
-    ext = _extensions(el)
-    props = ext.find(f"{_C}properties") if ext is not None else None
+def properties_of(el: etree._Element) -> dict[str, str]:
+    ext = extensions_of(el)
+    props = ext.find(f"{CAMUNDA_TAG}properties") if ext is not None else None
     return {(p.get("name") or p.get("id") or ""): p.get("value") or ""
-            for p in (props if props is not None else ()) if p.tag == f"{_C}property"}
+            for p in (props if props is not None else ()) if p.tag == f"{CAMUNDA_TAG}property"}
 
 
-def _members(lane: etree._Element) -> list[str]:
-    return [_text(ref) for ref in lane.findall(f"{_B}flowNodeRef")]
+def lane_members(lane: etree._Element) -> list[str]:
+    return [text_of(ref) for ref in lane.findall(f"{BPMN_TAG}flowNodeRef")]
 
 
-def _display_name(el: etree._Element) -> str:
-    return f"'{_name(el)}'" if _name(el) else f"`{el.get('id')}`"
+def display_name(el: etree._Element) -> str:
+    return f"'{name_of(el)}'" if name_of(el) else f"`{el.get('id')}`"
 
 
 # ---------------------------------------------------------------------------------------------
 # Comparing facts
 # ---------------------------------------------------------------------------------------------
 
-def _quote(fact: _Fact) -> str:
-    value = _short(fact.shown)
+def _quote(fact: Fact) -> str:
+    value = shorten(fact.shown)
     return {"name": f"'{value}'", "plain": value, "kind": value, "yesno": value}.get(fact.style, f"`{value}`")
 
 
-def _fact_params(label: str, fact: _Fact | None = None) -> dict[str, object]:
+def _fact_params(label: str, fact: Fact | None = None) -> dict[str, object]:
     """{"fact": ..., "name": ...} of a fact label ("name", "property:exclude_users")."""
     kind, _, name = label.partition(":")
     params: dict[str, object] = {"fact": kind, **({"name": name} if name else {})}
@@ -206,7 +206,7 @@ def _fact_params(label: str, fact: _Fact | None = None) -> dict[str, object]:
     return params
 
 
-def _fact_details(old: _Facts, new: _Facts) -> list[tuple[str, dict]]:
+def fact_details(old: Facts, new: Facts) -> list[tuple[str, dict]]:
     """(code, params) for each label whose value differs, in the new version's order."""
     details = []
     for label in [*new, *(k for k in old if k not in new)]:
@@ -228,20 +228,20 @@ def _fact_details(old: _Facts, new: _Facts) -> list[tuple[str, dict]]:
     return details
 
 
-def _facts(pairs: Iterable[tuple[str, str, str]]) -> _Facts:
+def make_facts(pairs: Iterable[tuple[str, str, str]]) -> Facts:
     """Facts from (label, value, style) triples, leaving out empty values."""
-    return {label: _Fact(value, value, style) for label, value, style in pairs if value}
+    return {label: Fact(value, value, style) for label, value, style in pairs if value}
 
 
-def _changed(category: str, element_id: str, details: Iterable[tuple[str, dict]],
-             **prefix: object) -> list[Change]:
+def changed(category: str, element_id: str, details: Iterable[tuple[str, dict]],
+            **prefix: object) -> list[Change]:
     """Changes of `details` (code, params), each with `prefix` (a field, a DMN column) in its params."""
     return [Change(category, element_id, "changed", code, {**prefix, **params}) for code, params in details]
 
 
-def _keyed_diff(category: str, old: dict[str, etree._Element], new: dict[str, etree._Element],
-                describe: Callable[[etree._Element, str], tuple[str, dict]],
-                compare: Callable[[str, etree._Element, etree._Element], list[Change]]) -> list[Change]:
+def keyed_diff(category: str, old: dict[str, etree._Element], new: dict[str, etree._Element],
+               describe: Callable[[etree._Element, str], tuple[str, dict]],
+               compare: Callable[[str, etree._Element, etree._Element], list[Change]]) -> list[Change]:
     """Added/removed by id with `describe(el, bundle_side)` -> (code prefix, params), then
     `compare(old_el, new_el)`."""
     changes = []

@@ -47,7 +47,7 @@ def _check_data(name: str | None, value: Any) -> None:
         elif callable(item) or hasattr(type(item), "__next__"):
             where = f"'{name}' holds" if name else "the expression gave"
             refuse(f"{where} a {type(item).__name__}; only data (numbers, strings, dates, lists, dicts) "
-                    "can leave diagram code")
+                   "can leave diagram code")
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):

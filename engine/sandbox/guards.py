@@ -224,7 +224,7 @@ BUILTINS: dict[str, Any] = {name: safe_builtins[name] for name in (
     "ArithmeticError", "Exception", "KeyError", "LookupError", "TypeError", "ValueError", "ZeroDivisionError")}
 BUILTINS.update({kind.__name__: _counted_type(kind) for kind in (str, list, tuple, dict, set)})
 BUILTINS.update(min=min, max=max, sum=_sum, any=any, all=all, enumerate=enumerate, range=_range,
-                 round=_round, sorted=_sorted)
+                round=_round, sorted=_sorted)
 
 GUARDS: dict[str, Any] = {
     "_getattr_": _getattr, "_getitem_": _getitem, "_getiter_": _getiter, "_write_": _write,

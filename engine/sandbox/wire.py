@@ -50,7 +50,7 @@ def check(value: Any, limit: int, name: str | None = None) -> None:
                 stack.extend((element, depth + 1) for element in item)
         else:
             refuse(f"{where} holds a {type(item).__name__}; only JSON data (numbers, strings, lists, "
-                    "dicts, true/false, null) can leave diagram code")
+                   "dicts, true/false, null) can leave diagram code")
         if size > limit:
             refuse(f"result too large: {where} is more than {limit} bytes of data")
 
