@@ -11,9 +11,6 @@ several diagrams can be inlined in one page.
 """
 from __future__ import annotations
 
-# every public name of the former single module stays importable from here
-from .labels import FONT, LINE
-from .render import DEFAULT_TITLE, DONE_TEXT, MARGIN, NO_LAYOUT_TEXT, WAITING_TEXT, has_layout, render_svg
-from .svg import SVG_NS
+from .render import DONE_TEXT, NO_LAYOUT_TEXT, WAITING_TEXT, has_layout, render_svg
 
 __all__ = ["render_svg", "has_layout", "NO_LAYOUT_TEXT", "WAITING_TEXT", "DONE_TEXT"]

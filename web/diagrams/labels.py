@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .model import _Box
-from .svg import _add
+from .model import Box
+from .svg import add
 
 FONT = 11.0
 LINE = 13.0  # line height; modelers size label bounds for 11px text on ~13px lines
@@ -13,7 +13,7 @@ _NARROW = set("fijlrtI.,;:!'|()[] ")
 _WIDE = set("mwMW@%")
 
 
-def _text_width(text: str) -> float:
+def text_width(text: str) -> float:
     """Estimate Arial width at 11px: the server has no font metrics, and a close guess wraps
     labels the way modelers sized their bounds."""
     units = sum(0.28 if ch in _NARROW else 0.86 if ch in _WIDE
@@ -21,20 +21,20 @@ def _text_width(text: str) -> float:
     return units * FONT
 
 
-def _wrap(text: str, width: float) -> list[str]:
+def wrap(text: str, width: float) -> list[str]:
     lines: list[str] = []
     for paragraph in text.splitlines():
         line = ""
         for word in paragraph.split():
-            while _text_width(word) > width and len(word) > 1:  # break words longer than a line
+            while text_width(word) > width and len(word) > 1:  # break words longer than a line
                 if line:
                     lines.append(line)
                     line = ""
-                cut = max(1, int(len(word) * width / _text_width(word)))
+                cut = max(1, int(len(word) * width / text_width(word)))
                 lines.append(word[:cut])
                 word = word[cut:]
             candidate = f"{line} {word}" if line else word
-            if line and _text_width(candidate) > width:
+            if line and text_width(candidate) > width:
                 lines.append(line)
                 candidate = word
             line = candidate
@@ -43,15 +43,15 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines
 
 
-def _text(parent: etree._Element, lines: list[str], x: float, top: float, anchor: str = "middle",
-          transform: str | None = None) -> None:
+def draw_text(parent: etree._Element, lines: list[str], x: float, top: float, anchor: str = "middle",
+              transform: str | None = None) -> None:
     if not lines:
         return
-    node = _add(parent, "text", text_anchor=anchor, transform=transform)
+    node = add(parent, "text", text_anchor=anchor, transform=transform)
     for i, line in enumerate(lines):
-        _add(node, "tspan", line, x=x, y=top + LINE * (i + 1) - 3.5)
+        add(node, "tspan", line, x=x, y=top + LINE * (i + 1) - 3.5)
 
 
-def _centred_text(parent: etree._Element, text: str, box: _Box, pad: float = 5.0) -> None:
-    lines = _wrap(text, max(box.w - 2 * pad, 10))
-    _text(parent, lines, box.cx, box.cy - len(lines) * LINE / 2)
+def draw_centred_text(parent: etree._Element, text: str, box: Box, pad: float = 5.0) -> None:
+    lines = wrap(text, max(box.w - 2 * pad, 10))
+    draw_text(parent, lines, box.cx, box.cy - len(lines) * LINE / 2)

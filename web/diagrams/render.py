@@ -9,12 +9,12 @@ from lxml import etree
 
 from engine import BPMN_NS
 
-from .edges import _Edges
-from .labels import LINE, _text, _text_width, _wrap
-from .model import (_EDGE, _LABEL, _SHAPE, _SUBPROCESSES, _Box, _bounds, _choose_plane, _drawable_planes,
-                    _inferred_flows, _label_text, _local, _name, _parse_bpmn, _plane_name)
-from .shapes import _Shapes
-from .svg import SVG_NS, _add, _n
+from .edges import Edges
+from .labels import LINE, draw_text, text_width, wrap
+from .model import (EDGE, LABEL, SHAPE, SUBPROCESSES, Box, bounds_of, choose_plane, drawable_planes,
+                    inferred_flows, label_text, local_name, name_of, parse_bpmn, plane_name)
+from .shapes import Shapes
+from .svg import SVG_NS, add, num
 
 # Words in the drawing, in the reader's language (English outside a request: tests, scripts).
 NO_LAYOUT_TEXT = _l("No layout in this file")
@@ -60,7 +60,7 @@ def has_layout(bpmn: bytes) -> bool:
     :param bpmn: content of a .bpmn file.
     :raises InvalidBundle: the content is not well-formed XML or not a BPMN file.
     """
-    return bool(_drawable_planes(_parse_bpmn(bpmn)))
+    return bool(drawable_planes(parse_bpmn(bpmn)))
 
 
 def render_svg(bpmn: bytes, *, process_id: str | None = None, completed: Collection[str] = (),
@@ -81,24 +81,24 @@ def render_svg(bpmn: bytes, *, process_id: str | None = None, completed: Collect
         small SVG saying so.
     :raises InvalidBundle: the content is not well-formed XML or not a BPMN file.
     """
-    root = _parse_bpmn(bpmn)
-    planes = _drawable_planes(root)
+    root = parse_bpmn(bpmn)
+    planes = drawable_planes(root)
     if not planes:
         return _no_layout_svg(title)
     model = {el.get("id"): el for el in root.iter(f"{{{BPMN_NS}}}*") if el.get("id")}
-    plane = _choose_plane(planes, model, process_id)
+    plane = choose_plane(planes, model, process_id)
     waiting_ids = set(waiting)
     done_ids = set(completed) - waiting_ids
-    flows = set(taken_flows) or _inferred_flows(model, done_ids | waiting_ids)
+    flows = set(taken_flows) or inferred_flows(model, done_ids | waiting_ids)
     drawing = _Drawing(model, plane, done_ids | flows, waiting_ids)
-    return drawing.render(title or _plane_name(plane, model) or str(DEFAULT_TITLE))
+    return drawing.render(title or plane_name(plane, model) or str(DEFAULT_TITLE))
 
 
 _LAYERS = ("pools", "lanes", "containers", "nodes", "flows", "attached", "overlay", "labels")
 
 
 # The methods that draw shapes and edges are in shapes.py and edges.py, one module each.
-class _Drawing(_Shapes, _Edges):
+class _Drawing(Shapes, Edges):
     """One plane drawn into layered groups, so that containers stay under their content."""
 
     def __init__(self, model: dict, plane: etree._Element, done: set[str], waiting: set[str]):
@@ -107,52 +107,52 @@ class _Drawing(_Shapes, _Edges):
         self.done = done
         self.waiting = waiting
         self.svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
-        _add(self.svg, "style", _CSS)
-        self.layers = {name: _add(self.svg, "g", class_=f"layer-{name}") for name in _LAYERS}
+        add(self.svg, "style", _CSS)
+        self.layers = {name: add(self.svg, "g", class_=f"layer-{name}") for name in _LAYERS}
         self.extent: list[float] = [math.inf, math.inf, -math.inf, -math.inf]
-        self.drawn = {di.get("bpmnElement") for di in plane.iter(_SHAPE)}
+        self.drawn = {di.get("bpmnElement") for di in plane.iter(SHAPE)}
 
     def render(self, title: str) -> str:
         summary = self._summary()
         if summary:
-            self.svg.insert(0, _add(self.svg, "desc", summary))
-        self.svg.insert(0, _add(self.svg, "title", title))  # the accessible name comes first
-        items = list(self.plane.iter(_SHAPE, _EDGE))
+            self.svg.insert(0, add(self.svg, "desc", summary))
+        self.svg.insert(0, add(self.svg, "title", title))  # the accessible name comes first
+        items = list(self.plane.iter(SHAPE, EDGE))
         for _, di in sorted(enumerate(items), key=lambda item: self._z(item[1], item[0])):
-            if di.tag == _SHAPE:
+            if di.tag == SHAPE:
                 self._shape(di)
             else:
                 self._edge(di)
         x0, y0, x1, y1 = self.extent if math.isfinite(self.extent[0]) else (0, 0, 100, 100)
         x0, y0, w, h = x0 - MARGIN, y0 - MARGIN, x1 - x0 + 2 * MARGIN, y1 - y0 + 2 * MARGIN
-        for key, value in (("viewBox", f"{_n(x0)} {_n(y0)} {_n(w)} {_n(h)}"),
-                           ("width", _n(w)), ("height", _n(h)), ("role", "img"),
+        for key, value in (("viewBox", f"{num(x0)} {num(y0)} {num(w)} {num(h)}"),
+                           ("width", num(w)), ("height", num(h)), ("role", "img"),
                            ("aria-label", title), ("class", "bpmn-diagram")):
             self.svg.set(key, value)
         return etree.tostring(self.svg, encoding="unicode")
 
     def _summary(self) -> str:
-        names = [_name(self.model.get(i)) or i for i in sorted(self.waiting)
+        names = [name_of(self.model.get(i)) or i for i in sorted(self.waiting)
                  if i in self.drawn]
         return gettext("Waiting: %(steps)s", steps=", ".join(names)) if names else ""
 
     def _z(self, di: etree._Element, order: int) -> tuple:
         el = self.model.get(di.get("bpmnElement") or "")
-        kind = _local(el)
-        if di.tag == _EDGE:
+        kind = local_name(el)
+        if di.tag == EDGE:
             return (6 if kind == "messageFlow" else 4, 0, order)
         if kind in ("participant", "process"):
             return (0, 0, order)
         if kind == "lane":
             return (1, 0, order)
-        box = _bounds(di)
+        box = bounds_of(di)
         if self._container(di, el, kind) and box:
             return (2, -box.w * box.h, order)  # nested sub-processes over their parents
         if kind == "boundaryEvent":
             return (5, 0, order)
         return (6 if kind == "group" else 3, 0, order)
 
-    def _grow(self, box: _Box) -> None:
+    def _grow(self, box: Box) -> None:
         self.extent = [min(self.extent[0], box.x), min(self.extent[1], box.y),
                        max(self.extent[2], box.x + box.w), max(self.extent[3], box.y + box.h)]
 
@@ -162,17 +162,17 @@ class _Drawing(_Shapes, _Edges):
         state = ("waiting" if element_id in self.waiting
                  else "done" if element_id in self.done else "")
         classes = " ".join(c for c in ("bpmn", kind or "unknown", extra, state) if c)
-        group = _add(self.layers[layer], "g", class_=classes, data_element_id=element_id,
-                     data_di_id=di.get("id"))
-        name = _label_text(el, self.model) if el is not None else ""
+        group = add(self.layers[layer], "g", class_=classes, data_element_id=element_id,
+                    data_di_id=di.get("id"))
+        name = label_text(el, self.model) if el is not None else ""
         cue = str({"waiting": WAITING_TEXT, "done": DONE_TEXT}.get(state, ""))
         if name or cue:
-            _add(group, "title", " — ".join(part for part in (name, cue) if part))
+            add(group, "title", " — ".join(part for part in (name, cue) if part))
         return group
 
     def _container(self, di: etree._Element, el: etree._Element | None, kind: str) -> bool:
         """An expanded sub-process, or a call activity drawn open on its called process."""
-        if kind not in _SUBPROCESSES and kind != "callActivity":
+        if kind not in SUBPROCESSES and kind != "callActivity":
             return False
         flag = di.get("isExpanded")
         if flag is not None:
@@ -180,28 +180,28 @@ class _Drawing(_Shapes, _Edges):
         # Some exporters leave isExpanded out: a sub-process whose children are drawn is open.
         return el is not None and any(child.get("id") in self.drawn for child in el)
 
-    def _external_label(self, di: etree._Element, el: etree._Element | None, box: _Box | None,
+    def _external_label(self, di: etree._Element, el: etree._Element | None, box: Box | None,
                         above: bool = False, anchor_point: tuple[float, float] | None = None) -> None:
-        text = _label_text(el, self.model) if el is not None else ""
+        text = label_text(el, self.model) if el is not None else ""
         if not text:
             return
-        label = _bounds(di.find(_LABEL))
+        label = bounds_of(di.find(LABEL))
         if label is not None and (label.w > 1 or label.h > 1):
-            lines = _wrap(text, max(label.w + 8, 30))
+            lines = wrap(text, max(label.w + 8, 30))
             top = label.cy - len(lines) * LINE / 2
             x = label.cx
         elif anchor_point is not None:
-            lines = _wrap(text, 90)
+            lines = wrap(text, 90)
             x, top = anchor_point[0], anchor_point[1] - len(lines) * LINE - 2
         elif box is not None:
-            lines = _wrap(text, max(box.w + 40, 90) if not above else box.w - 10)
+            lines = wrap(text, max(box.w + 40, 90) if not above else box.w - 10)
             x, top = box.cx, (box.y + 2 if above else box.y + box.h + 4)
         else:
             return
-        group = _add(self.layers["labels"], "g", class_="label", data_label_for=di.get("bpmnElement"))
-        _text(group, lines, x, top)
-        widest = max(_text_width(line) for line in lines)
-        self._grow(_Box(x - widest / 2, top, widest, len(lines) * LINE))
+        group = add(self.layers["labels"], "g", class_="label", data_label_for=di.get("bpmnElement"))
+        draw_text(group, lines, x, top)
+        widest = max(text_width(line) for line in lines)
+        self._grow(Box(x - widest / 2, top, widest, len(lines) * LINE))
 
 
 def _no_layout_svg(title: str | None) -> str:
@@ -211,8 +211,8 @@ def _no_layout_svg(title: str | None) -> str:
                        ("role", "img"), ("aria-label", text),
                        ("class", "bpmn-diagram no-layout")):
         svg.set(key, value)
-    _add(svg, "title", f"{title} — {text}" if title else text)
-    _add(svg, "style", _CSS)
-    _add(svg, "rect", x=1.0, y=1.0, width=418.0, height=58.0, rx=6.0, class_="body thin dashed")
-    _add(svg, "text", text, x=210.0, y=35.0, text_anchor="middle", class_="no-layout")
+    add(svg, "title", f"{title} — {text}" if title else text)
+    add(svg, "style", _CSS)
+    add(svg, "rect", x=1.0, y=1.0, width=418.0, height=58.0, rx=6.0, class_="body thin dashed")
+    add(svg, "text", text, x=210.0, y=35.0, text_anchor="middle", class_="no-layout")
     return etree.tostring(svg, encoding="unicode")

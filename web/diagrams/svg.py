@@ -8,26 +8,26 @@ from lxml import etree
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
-def _n(value: float) -> str:
+def num(value: float) -> str:
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-def _add(parent: etree._Element, tag: str, text: str | None = None, **attrs: object) -> etree._Element:
+def add(parent: etree._Element, tag: str, text: str | None = None, **attrs: object) -> etree._Element:
     """Append an SVG element; `class_` -> class, `data_element_id` -> data-element-id."""
     el = etree.SubElement(parent, f"{{{SVG_NS}}}{tag}", {
-        key.rstrip("_").replace("_", "-"): _n(value) if isinstance(value, float) else str(value)
+        key.rstrip("_").replace("_", "-"): num(value) if isinstance(value, float) else str(value)
         for key, value in attrs.items() if value is not None})
     if text is not None:
         el.text = text
     return el
 
 
-def _circle(cx: float, cy: float, r: float) -> str:
-    arc = f"a{_n(r)} {_n(r)} 0 1 0"
-    return f"M{_n(cx - r)} {_n(cy)}{arc} {_n(2 * r)} 0{arc} {_n(-2 * r)} 0z"
+def circle_path(cx: float, cy: float, r: float) -> str:
+    arc = f"a{num(r)} {num(r)} 0 1 0"
+    return f"M{num(cx - r)} {num(cy)}{arc} {num(2 * r)} 0{arc} {num(-2 * r)} 0z"
 
 
-def _polyline(points: Iterable[tuple[float, float]], close: bool = False) -> str:
-    d = "M" + "L".join(f"{_n(x)} {_n(y)}" for x, y in points)
+def polyline_path(points: Iterable[tuple[float, float]], close: bool = False) -> str:
+    d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in points)
     return d + "z" if close else d
