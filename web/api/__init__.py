@@ -5,6 +5,8 @@ answers errors with one JSON body (see `errors`) and is exempt from CSRF (no coo
 """
 from __future__ import annotations
 
+import threading
+
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
@@ -17,7 +19,37 @@ BLUEPRINTS = (auth.blp, me.blp, processes.blp, instances.blp, tasks.blp, audit.b
 
 
 class Api(SmorestApi):
+    """flask-smorest's Api, with the OpenAPI document written when it is first asked for.
+
+    flask-smorest documents each blueprint as it registers it, which is half the cost of creating
+    an app (the test suite creates one per test, each gunicorn worker one at start); the routes are
+    registered at once, as before, and the document is the same, only written later.
+    """
+
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app, **kwargs):
+        self._undocumented: list[tuple] = []
+        self._documenting = threading.Lock()
+        super().__init__(app, **kwargs)
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def document(self):
+        """Add the blueprints registered so far to the OpenAPI document (`self.spec`)."""
+        with self._documenting:
+            while self._undocumented:
+                blp, name, parameters = self._undocumented.pop(0)
+                blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+                self.spec.tag({"name": name, "description": blp.description})
+
+    def _openapi_json(self):  # flask-smorest's view of /api/openapi.json
+        self.document()
+        return super()._openapi_json()
 
     def _register_error_handlers(self):
         # Errors are handled per API blueprint (errors.install) and, for /api/ paths that match no

@@ -26,8 +26,6 @@ def init_app(app) -> None:
     errors.register_on_app(app)
     app.jinja_env.filters.update(when=_when, day=_day, ago=_ago, role=role_label)
     app.jinja_env.globals.update(is_overdue=_is_overdue, event_label=event_label)
-    app.jinja_env.trim_blocks = True
-    app.jinja_env.lstrip_blocks = True
     app.context_processor(_navigation)
 
 
