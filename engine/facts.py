@@ -73,7 +73,7 @@ def _facts(session: Session, instance: Instance, data: Mapping[str, Any]) -> dic
     start, end = _day(data.get("start_date")), _day(data.get("end_date"))
     if start is None or end is None or end < start:
         start, end = clock.today(), None
-    missions = other_missions(session, agent, exclude_instance=instance.id)
+    missions = other_missions(session, agent, instance.id, start, end, str(host) if host else None)
     return {
         "agent_committed_share": peak_share((m for m in missions if m.signed), start, end),
         "agent_pending_share": peak_share((m for m in missions if m.running and not m.signed), start, end),
@@ -86,20 +86,27 @@ def _facts(session: Session, instance: Instance, data: Mapping[str, Any]) -> dic
     }
 
 
-def other_missions(session: Session, agent: str, exclude_instance: int | None = None) -> list[Mission]:
-    """The agent's requests that count: signed ones (whatever their status) and running ones —
-    one query on the `agent` index."""
-    rows = session.execute(select(Instance.status, Instance.approved_at, Instance.ended_at, Instance.data).where(
+def other_missions(session: Session, agent: str, exclude_instance: int | None, start: date, end: date | None,
+                   host: str | None = None) -> list[Mission]:
+    """The agent's requests that may count: signed ones (whatever their status) and running ones,
+    that overlap start..end by their dates or are with `host` — one query on the `agent` index,
+    reading only the fields the rules need."""
+    fields = {key: Instance.data[key].as_string() for key in ("time_share", "start_date", "end_date",
+                                                              "host_organisation")}
+    overlaps = fields["end_date"] >= start.isoformat()  # ISO dates compare as text
+    if end is not None:
+        overlaps &= fields["start_date"] <= end.isoformat()
+    if host:
+        overlaps |= fields["host_organisation"] == host
+    rows = session.execute(select(Instance.status, Instance.approved_at, Instance.ended_at, *fields.values()).where(
         Instance.agent == agent, Instance.id != (exclude_instance or -1),
-        (Instance.status == "running") | Instance.approved_at.is_not(None)))
+        (Instance.status == "running") | Instance.approved_at.is_not(None), overlaps))
     missions = []
-    for status, approved_at, ended_at, data in rows:
-        data = data or {}
-        start, end = _day(data.get("start_date")), _day(data.get("end_date"))
-        if ended_at is not None and end is not None:
-            end = min(end, ended_at.date())
-        missions.append(Mission(approved_at is not None, status == "running", _int(data.get("time_share")),
-                                start, end, data.get("host_organisation")))
+    for status, approved_at, ended_at, share, first, last, with_host in rows:
+        first, last = _day(first), _day(last)
+        if ended_at is not None and last is not None:
+            last = min(last, ended_at.date())
+        missions.append(Mission(approved_at is not None, status == "running", _int(share), first, last, with_host))
     return missions
 
 
