@@ -8,11 +8,13 @@ to the day it ended.
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 import pytest
 
-from engine import cancel_instance, find_user, frozen_at, get_instance, permissions, run_due_timers, unit_of_work
+from engine import (cancel_instance, complete_task, find_user, frozen_at, get_instance, permissions, run_due_timers,
+                    unit_of_work)
 from engine.models import Instance
 
 from . import helpers
@@ -168,6 +170,39 @@ def test_the_dgs_cannot_sign_the_second_of_two_30_percent_requests_it_goes_back_
     with unit_of_work(deployed) as s:
         assert s.get(Instance, second).approved_at is not None
     assert waiting(deployed, second) == set()  # signed: waits for the end of the mission
+
+
+def test_two_signatures_at_the_same_moment_sign_one_request_only(deployed):
+    with unit_of_work(deployed) as s:
+        sophie = find_user(s, "sophie")
+        sophie.roles = [*sophie.roles, "project_lead"]
+    requests = [request(deployed, "nadia"), request(deployed, "sophie")]
+    for instance_id in requests:
+        walk(deployed, instance_id, UP_TO_SIGNATURE)
+    with unit_of_work(deployed) as s:
+        tasks = [open_task(s, instance_id, "dgs_signature").id for instance_id in requests]
+    barrier, errors = threading.Barrier(2), []
+
+    def sign(task_id: int):
+        try:
+            barrier.wait(timeout=10)  # (SQLite takes its write lock at a unit of work's first statement)
+            with frozen_at(REQUESTED), unit_of_work(deployed) as s:
+                complete_task(s, task_id, as_user(s, "claire"), {"decision": "sign"})
+        except Exception as err:  # noqa: BLE001 - reported below, in the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=sign, args=(task_id,)) for task_id in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with unit_of_work(deployed) as s:
+        approved = [s.get(Instance, i).approved_at is not None for i in requests]
+    assert sorted(approved) == [False, True]  # the later signature counted the first one
+    back = requests[approved.index(False)]
+    assert waiting(deployed, back) == TO_FIX
+    assert instance_state(deployed, back)[2]["eligibility_problems"] == [over_40(30)]
 
 
 # --- skills sponsorship: total share, months with the host --------------------------------------
