@@ -7,6 +7,8 @@ soon as the DGS has signed and the whole request runs without a timer worker.
 """
 from __future__ import annotations
 
+import itertools
+from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
 PROCESS = "temporary_support_mission"
@@ -19,16 +21,22 @@ GROUP_MEMBERS = {"coordinator": ("luc",), "hr": ("sophie", "karim"), "dgs": ("cl
 POSITIVE = ("approve", "accept", "sign", "agree", "yes", "validate", "complete")
 
 
+#: each description gets its own two days, shared by at most three requests (3 × 10 % + 10 % = 40 %):
+#: missions count on the days they overlap (engine/facts.py), and every request must stay eligible
+_descriptions = itertools.count()
+
+
 def request_values(agent: str, n: int = 0) -> dict[str, Any]:
-    """The starter's answers on `describe_mission` (10 % of the agent's time, dates in the past)."""
+    """The starter's answers on `describe_mission` (10 % of the agent's time, two days in the past)."""
+    start = date(1900, 1, 1) + timedelta(days=2 * (next(_descriptions) // 3))
     return {
         "title": f"Appui au projet de covoiturage n°{n}",
         "project": "Plan de mobilité des agents",
         "objectives": "Analyser les trajets domicile-travail et proposer des lignes de covoiturage.",
         "expertise_level": "intermediate",
         "time_share": 10,
-        "start_date": "2025-01-06",
-        "end_date": "2025-03-28",
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(days=1)).isoformat(),
         "agent": agent,
         "is_project_support": True,
     }

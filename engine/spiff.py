@@ -16,10 +16,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION, MIGRATIONS
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaStartEventParser
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, CamundaIntermediateThrowEventParser,
+                                                        CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -77,6 +78,13 @@ class PropertiesEndEventParser(CamundaEndEventParser):
         return _camunda_properties(self)
 
 
+class PropertiesThrowEventParser(CamundaIntermediateThrowEventParser):
+    """Intermediate throw events (milestones) keep their camunda:properties (e.g. `approves_request`)."""
+
+    def parse_extensions(self, node=None):
+        return _camunda_properties(self)
+
+
 class FormStartEventParser(CamundaStartEventParser):
     """A start event may declare the form of the data a request starts with (`camunda:formData`,
     as on a user task); kept as field specs in its extensions (`form`)."""
@@ -122,6 +130,7 @@ class PasserelleParser(CamundaParser):
         full_tag("userTask"): (AssignableUserTaskParser, UserTask),
         full_tag("startEvent"): (FormStartEventParser, StartEvent),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
+        full_tag("intermediateThrowEvent"): (PropertiesThrowEventParser, IntermediateThrowEvent),
         full_tag("businessRuleTask"): (DecisionRefParser, BusinessRuleTask),
     }
 

@@ -153,7 +153,7 @@ def test_happy_path_from_proposal_to_closing_with_the_right_people_at_each_step(
         assert queries.open_tasks(s, instance_id) == []
         assert verify_audit(s, instance_id).ok
         types = [e.type for e in queries.history(s, instance_id)]
-        assert types.count("decision_evaluated") == 2 and types.count("timer_fired") == 1
+        assert types.count("decision_evaluated") == 3 and types.count("timer_fired") == 1
         assert types[-1] == "instance_completed"
 
 

@@ -156,3 +156,29 @@ def test_home_lists_are_empty_with_a_way_forward(app):
     text = Person(app.test_client(), "pierre").text("/")
     assert "À faire maintenant 0" in text and "Rien à faire pour l’instant." in text
     assert "Rien n’attend vos groupes." in text
+
+
+def test_a_signature_the_rules_no_longer_allow_shows_the_signer_why_and_goes_back_to_the_author(app):
+    """Two 30 % requests for thomas pass their first check; once the DGS has signed the first, her
+    signature of the second is not given: her next page says why, and so does the author's task."""
+    nadia, claire = Person(app.test_client(), "nadia"), Person(app.test_client(), "claire")
+    people = {name: Person(app.test_client(), name) for name in ("luc", "thomas", "julien", "karim")}
+    steps = [("luc", "coordinator_review", {"decision": "approve"}),
+             ("thomas", "agent_consent", {"decision": "accept"}),
+             ("julien", "release_agreement", {"decision": "approve"}),
+             ("karim", "hr_record", {"working_time_arrangement": "Le mardi"})]
+    requests = [start_support_mission(nadia, {"time_share": "30"})[0] for _ in range(2)]
+    for instance_id in requests:
+        for username, bpmn_id, data in steps:
+            response = people[username].post(f"/tasks/{open_task(app, username, bpmn_id, instance_id)}", data)
+            assert response.status_code == 303, (bpmn_id, text_of(response.get_data(as_text=True))[:500])
+    reason = ("L'agent consacre déjà 30 % de son temps à d'autres missions : avec celle-ci, "
+              "il dépasserait 40 %.")
+    for instance_id in requests:
+        task_id = open_task(app, "claire", "dgs_signature", instance_id)
+        response = claire.post(f"/tasks/{task_id}", {"decision": "sign"})
+        assert response.status_code == 303
+        page = claire.text(response.location)
+        assert (reason in page) is (instance_id == requests[1]), page[:1500]
+    back = open_task(app, "nadia", "describe_mission", requests[1])
+    assert reason in nadia.text(f"/tasks/{back}")
