@@ -32,19 +32,15 @@ def upgrade() -> None:
         batch_op.alter_column('ready', server_default=None)
     # Every task's rows are written again from its columns: done and cancelled tasks had none, and the
     # rows of ready ones were a sorted set, with the default assignee as a user and the fallback as a group.
+    # Read first: on SQLite, dropping the columns rebuilds human_task, and its rows' cascade takes theirs.
     connection = op.get_bind()
-    connection.execute(_candidate.delete())
-    rows = []
-    for task in connection.execute(sa.select(_task).order_by(_task.c.id)):
-        rows += _new_rows(task)
-        if len(rows) >= _BATCH:
-            connection.execute(_candidate.insert(), rows)
-            rows = []
-    if rows:
-        connection.execute(_candidate.insert(), rows)
+    rows = [row for task in connection.execute(sa.select(_task).order_by(_task.c.id)) for row in _new_rows(task)]
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_column('candidate_groups')
         batch_op.drop_column('candidate_users')
+    connection.execute(_candidate.delete())
+    for start in range(0, len(rows), _BATCH):
+        connection.execute(_candidate.insert(), rows[start:start + _BATCH])
 
 
 def _new_rows(task) -> list[dict]:
@@ -74,6 +70,9 @@ def downgrade() -> None:
             candidate_users=sa.bindparam('users'), candidate_groups=sa.bindparam('groups')),
             [{'task': t.id, 'users': named.get(t.id, empty)['user'], 'groups': named.get(t.id, empty)['group']}
              for t in tasks[start:start + _BATCH]])
+    with op.batch_alter_table('human_task', schema=None) as batch_op:  # on SQLite, its rows' cascade takes theirs
+        batch_op.alter_column('candidate_users', existing_type=sa.JSON(), nullable=False)
+        batch_op.alter_column('candidate_groups', existing_type=sa.JSON(), nullable=False)
     # Before, only ready tasks had rows: a sorted set, the default assignee a user, the fallback a group.
     connection.execute(_candidate.delete())
     rows = []
@@ -89,9 +88,6 @@ def downgrade() -> None:
         rows += [{'task_id': task.id, 'kind': kind, 'name': name, 'ready': True} for kind, name in sorted(names)]
     if rows:
         connection.execute(_candidate.insert(), rows)
-    with op.batch_alter_table('human_task', schema=None) as batch_op:
-        batch_op.alter_column('candidate_users', existing_type=sa.JSON(), nullable=False)
-        batch_op.alter_column('candidate_groups', existing_type=sa.JSON(), nullable=False)
     with op.batch_alter_table('task_candidate', schema=None) as batch_op:
         batch_op.drop_index('ix_task_candidate_lookup')
         batch_op.create_index('ix_task_candidate_lookup', ['kind', 'name'], unique=False)
