@@ -230,7 +230,9 @@ def diagram_state(instance: Instance) -> DiagramState:
 
 
 def candidates_of(session: Session, task_id: int) -> list[tuple[str, str]]:
-    return [(c.kind, c.name) for c in session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == task_id))]
+    """(kind, name) of whom task lists offer the task to now: none once it is done or cancelled."""
+    return [(c.kind, c.name) for c in session.scalars(select(TaskCandidate).where(
+        TaskCandidate.task_id == task_id, TaskCandidate.ready).order_by(TaskCandidate.id))]
 
 
 def has_people(session: Session) -> bool:

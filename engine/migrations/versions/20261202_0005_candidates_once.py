@@ -18,8 +18,8 @@ depends_on = None
 _task = sa.table('human_task', sa.column('id', sa.Integer()), sa.column('status', sa.String()),
                  sa.column('default_assignee', sa.String()), sa.column('candidate_users', sa.JSON()),
                  sa.column('candidate_groups', sa.JSON()), sa.column('excluded_users', sa.JSON()))
-_candidate = sa.table('task_candidate', sa.column('id', sa.Integer()), sa.column('task_id', sa.Integer()), sa.column('kind', sa.String()),
-                      sa.column('name', sa.String()), sa.column('ready', sa.Boolean()))
+_candidate = sa.table('task_candidate', sa.column('id', sa.Integer()), sa.column('task_id', sa.Integer()),
+                      sa.column('kind', sa.String()), sa.column('name', sa.String()), sa.column('ready', sa.Boolean()))
 _BATCH = 5000
 
 
