@@ -9,8 +9,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 # failed timers (incidents) still wait in the workflow: keep one row each, never a duplicate
 _TIMER_ROWS = select(Timer).where(Timer.instance_id == bindparam("instance_id"),
                                   Timer.status.in_(("waiting", "failed")))
-_DROP_CANDIDATES = TaskCandidate.__table__.delete().where(TaskCandidate.task_id == bindparam("task_id"))
+_DROP_CANDIDATES = delete(TaskCandidate).where(TaskCandidate.task_id == bindparam("changed_task"))
+_CLOSE_CANDIDATES = (update(TaskCandidate).where(TaskCandidate.task_id == bindparam("closed_task"))
+                     .values(ready=False).execution_options(synchronize_session=False))
 
 
 def _role_names() -> set[str]:
@@ -48,7 +51,7 @@ def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflo
     for spiff_id, row in open_rows.items():
         if spiff_id not in ready:  # cancelled by a boundary event, a gateway or the end of the process
             row.status = "cancelled"
-            drop_candidates(session, row)
+            close_candidates(session, row)
     created = []
     for spiff_id, spiff_task in ready.items():
         resolved = _resolve(session, spiff_task, instance.data)
@@ -69,7 +72,8 @@ def sync_human_tasks(session: Session, instance: Instance, workflow: BpmnWorkflo
             _apply_candidates(row, resolved)
             if not row.claimed:
                 row.assignee = row.default_assignee = resolved.assignee
-            drop_candidates(session, row)
+            with session.no_autoflush:
+                session.execute(_DROP_CANDIDATES, {"changed_task": row.id})
             _write_candidates(session, [row])
     if created:
         session.flush()  # one flush for all new tasks: their ids name their candidates and messages
@@ -89,29 +93,37 @@ def _open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
 
 
 def _apply_candidates(row: HumanTask, resolved: assignment.Assignment) -> None:
-    row.candidate_users = resolved.candidate_users
-    row.candidate_groups = resolved.candidate_groups
     row.excluded_users = resolved.excluded_users
     row.default_assignee = resolved.assignee
+    set_committed_value(row, "candidates", candidate_rows(resolved))  # what `_write_candidates` stores
 
 
 def _write_candidates(session: Session, rows: list[HumanTask]) -> None:
-    """Insert the candidate rows of flushed tasks, all in one statement."""
-    values = []
-    for row in rows:
-        names = {("user", row.default_assignee)} if row.default_assignee else set()
-        names |= {("user", u) for u in row.candidate_users} | {("group", g) for g in row.candidate_groups}
-        if not names:
-            names.add(("group", "admin"))  # nobody named by the diagram: offered to administrators
-        names |= {("exclude", u) for u in row.excluded_users}
-        values += [{"task_id": row.id, "kind": kind, "name": name} for kind, name in sorted(names)]
+    """Insert the candidate rows of flushed tasks, all in one statement, in order (rows read by id).
+    Not through the session: with RETURNING ids, SQLite would take one INSERT per row."""
+    values = [{"task_id": row.id, "kind": c.kind, "name": c.name, "ready": True}
+              for row in rows for c in row.candidates]
     with session.no_autoflush:
-        session.execute(TaskCandidate.__table__.insert(), values)
+        session.execute(insert(TaskCandidate), values)
 
 
-def drop_candidates(session: Session, row: HumanTask) -> None:
+def candidate_rows(resolved: assignment.Assignment) -> list[TaskCandidate]:
+    """The rows a task offered as `resolved` says gets: the diagram's candidates in its order, then
+    the names task lists look the task up by (its default assignee, or administrators when the
+    diagram names nobody), then who may not act on it."""
+    names = [("user", u) for u in resolved.candidate_users] + [("group", g) for g in resolved.candidate_groups]
+    if resolved.assignee:
+        names.append(("assignee", resolved.assignee))
+    if not names:
+        names.append(("fallback", "admin"))  # nobody named by the diagram: offered to administrators
+    names += [("exclude", u) for u in resolved.excluded_users]
+    return [TaskCandidate(kind=kind, name=name) for kind, name in names]
+
+
+def close_candidates(session: Session, row: HumanTask) -> None:
+    """The task is done or cancelled: its rows stay (who it was offered to), out of task lists."""
     with session.no_autoflush:  # depends on no pending change: let them wait for the next flush
-        session.execute(_DROP_CANDIDATES, {"task_id": row.id})
+        session.execute(_CLOSE_CANDIDATES, {"closed_task": row.id})
 
 
 def _due_at(duration: str | None, now: datetime) -> datetime | None:
@@ -174,7 +186,7 @@ def _timer_fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
 def close_open_work(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
     for row in _open_tasks(session, instance.id):
         row.status = "cancelled"
-        drop_candidates(session, row)
+        close_candidates(session, row)
     if _has_timers(workflow):
         session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.status == "waiting")
                         .values(status="cancelled").execution_options(synchronize_session=False))

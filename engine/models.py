@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .bundle import Bundle, bpmn_name_of
 
@@ -246,8 +247,6 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
     default_assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed: Mapped[bool] = mapped_column(Boolean, default=False)
-    candidate_users: Mapped[list[str]] = mapped_column(default=list)
-    candidate_groups: Mapped[list[str]] = mapped_column(default=list)
     excluded_users: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="ready")
     form: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -257,17 +256,54 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     instance: Mapped[Instance] = relationship()
+    # The one record of who the task is offered to, read with the task (the queries that read tasks
+    # join them in); `engine.mirror` writes the rows, each step's in one statement.
+    candidates: Mapped[list[TaskCandidate]] = relationship(lazy="selectin", order_by="TaskCandidate.id",
+                                                           viewonly=True)
+
+    @property
+    def candidate_users(self) -> list[str]:
+        """The candidate users the diagram names, in its order."""
+        return self._named("user")
+
+    @candidate_users.setter
+    def candidate_users(self, names: list[str]) -> None:
+        self._rename("user", names)
+
+    @property
+    def candidate_groups(self) -> list[str]:
+        """The candidate groups (roles) the diagram names, in its order."""
+        return self._named("group")
+
+    @candidate_groups.setter
+    def candidate_groups(self, names: list[str]) -> None:
+        self._rename("group", names)
+
+    def _named(self, kind: str) -> list[str]:
+        return [c.name for c in self.candidates if c.kind == kind]
+
+    def _rename(self, kind: str, names: list[str]) -> None:  # in memory only: `engine.mirror` stores them
+        set_committed_value(self, "candidates", [c for c in self.candidates if c.kind != kind]
+                            + [TaskCandidate(kind=kind, name=n) for n in names])
 
 
 class TaskCandidate(Base):
-    """Who may act on a ready task, one row per user or group, so task lists are one indexed query."""
+    """Who a task is offered to, one row per name, so that task lists are one indexed query.
+
+    `kind` says what the name is: "user" and "group", the candidates the diagram names (in its
+    order: rows are read by id); "assignee", the task's default assignee; "fallback", the role that
+    gets a task nobody is named for ("admin"); "exclude", a user who may not act on it. Rows stay
+    when the task is done or cancelled (they say who it was offered to), no longer `ready`: task
+    lists look up ready rows only.
+    """
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name"),)
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "ready"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # "user" | "group"
+    kind: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(64))
+    ready: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 # --- audit --------------------------------------------------------------------------------------

@@ -126,8 +126,8 @@ def recipients_of(session: Session, task: HumanTask) -> list[Row]:
     candidate users and the members of its candidate groups (except the groups in `skip_groups`),
     never excluded users, only active people with an e-mail address. One query, whatever the
     number of groups."""
-    named = {task.assignee} if task.assignee else set(task.candidate_users or [])
-    groups = sorted(set(task.candidate_groups or []) - _skip_groups) if not task.assignee else []
+    named = {task.assignee} if task.assignee else set(task.candidate_users)
+    groups = sorted(set(task.candidate_groups) - _skip_groups) if not task.assignee else []
     excluded = set(task.excluded_users or [])
     if not (named - excluded or groups):
         return []

@@ -68,11 +68,11 @@ def can_cancel(user: User, instance: Instance) -> bool:
 def is_candidate(user: User, task: HumanTask) -> bool:
     if user.username in (task.excluded_users or []):
         return False
-    if not (task.assignee or task.default_assignee or task.candidate_users or task.candidate_groups):
+    users, groups = task.candidate_users, task.candidate_groups
+    if not (task.assignee or task.default_assignee or users or groups):
         return user.has_role("admin")  # nobody named by the diagram: an administrator keeps it moving
-    return (user.username in (task.default_assignee, task.assignee)
-            or user.username in (task.candidate_users or [])
-            or any(role in user.all_roles for role in (task.candidate_groups or [])))
+    return (user.username in (task.default_assignee, task.assignee) or user.username in users
+            or any(role in user.all_roles for role in groups))
 
 
 def can_act(user: User, task: HumanTask) -> bool:
@@ -116,10 +116,7 @@ def visible_instances(user: User) -> Select:
     reports = select(User.username).where(User.manager_username == user.username)
     involved = exists().where(HumanTask.instance_id == Instance.id, or_(
         HumanTask.completed_by == user.username, HumanTask.assignee == user.username,
-        exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-            (TaskCandidate.kind == "user") & (TaskCandidate.name == user.username),
-            (TaskCandidate.kind == "group") & TaskCandidate.name.in_(_groups(user)),
-        )),
+        exists().where(TaskCandidate.task_id == HumanTask.id, _offered_to(user.username, _groups(user))),
     ))
     return query.where(or_(
         Instance.started_by == user.username, Instance.agent == user.username, involved,
@@ -132,6 +129,14 @@ def _groups(user: User) -> list[str]:
     return [r for r in user.all_roles if r != "agent"]
 
 
+def _offered_to(username: str, roles: Collection[str]):
+    """Candidate rows of ready tasks offered to this user or to one of these roles (by the lookup index)."""
+    return TaskCandidate.ready & or_(
+        TaskCandidate.kind.in_(("user", "assignee")) & (TaskCandidate.name == username),
+        TaskCandidate.kind.in_(("group", "fallback")) & TaskCandidate.name.in_(roles),
+    )
+
+
 def actionable_tasks(user: User) -> Select:
     """Ready tasks the user may act on now or claim (task lists: one indexed query).
 
@@ -139,13 +144,10 @@ def actionable_tasks(user: User) -> Select:
     assigned to them by (status, assignee) — never by testing every ready task: with 100,000
     requests that is the difference between 1 ms and 100 ms (bench/README.md, measurement 4).
     """
-    offered = select(TaskCandidate.task_id).where(or_(
-        (TaskCandidate.kind == "user") & (TaskCandidate.name == user.username),
-        (TaskCandidate.kind == "group") & TaskCandidate.name.in_(user.all_roles),
-    ))
+    offered = select(TaskCandidate.task_id).where(_offered_to(user.username, user.all_roles))
     assigned = select(HumanTask.id).where(HumanTask.status == "ready", HumanTask.assignee == user.username)
     excluded = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "exclude",
-                              TaskCandidate.name == user.username)
+                              TaskCandidate.name == user.username, TaskCandidate.ready)
     return select(HumanTask).where(
         HumanTask.id.in_(union(offered, assigned)),
         HumanTask.status == "ready", ~excluded,

@@ -33,7 +33,7 @@ class Page:
 def paginate(session: Session, query: Select, page: int = 1, page_size: int = 50) -> Page:
     page, page_size = max(1, int(page)), max(1, min(200, int(page_size)))
     skipped = (page - 1) * page_size
-    items = list(session.scalars(query.limit(page_size).offset(skipped)))
+    items = list(session.scalars(query.limit(page_size).offset(skipped)).unique())
     if 0 < len(items) < page_size or (page == 1 and not items):
         total = skipped + len(items)  # the last page: no query needed to count the rows
     else:
@@ -61,9 +61,11 @@ def tasks(session: Session, user: User, scope: str = "actionable", process: str 
         query = query.where(HumanTask.instance_id.in_(select(Instance.id).where(Instance.process_key == process)))
     if instance_id is not None:
         query = query.where(HumanTask.instance_id == instance_id)
-    # Each task is shown with its request: load those in the same query (not one per task), and
-    # without their saved workflow state, which a list never reads.
-    query = query.options(joinedload(HumanTask.instance, innerjoin=True).defer(Instance.state))
+    # Each task is shown with its request and its candidates: load those in the same query (not one
+    # per task, nor one more per page), and without the request's saved workflow state, which a list
+    # never reads.
+    query = query.options(joinedload(HumanTask.instance, innerjoin=True).defer(Instance.state),
+                          joinedload(HumanTask.candidates))
     return paginate(session, query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at,
                                             HumanTask.id), page, page_size)
 
@@ -88,11 +90,12 @@ def instances(session: Session, user: User, process: str | None = None, status: 
 
 # Asked by every answer that shows a request: built once, its cache key with it.
 _OPEN_TASKS = (select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
-               .order_by(HumanTask.id))
+               .options(joinedload(HumanTask.candidates)).order_by(HumanTask.id))
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
-    return list(session.scalars(_OPEN_TASKS, {"instance_id": instance_id}))
+    """The request's ready tasks, oldest first, with their candidates (one query)."""
+    return list(session.scalars(_OPEN_TASKS, {"instance_id": instance_id}).unique())
 
 
 def open_tasks_of(session: Session, instance_ids: Collection[int]) -> dict[int, list[HumanTask]]:
@@ -100,8 +103,9 @@ def open_tasks_of(session: Session, instance_ids: Collection[int]) -> dict[int, 
     key, with an empty list when none is open)."""
     found: dict[int, list[HumanTask]] = {i: [] for i in instance_ids}
     if found:
-        query = select(HumanTask).where(HumanTask.instance_id.in_(found), HumanTask.status == "ready")
-        for row in session.scalars(query.order_by(HumanTask.id)):
+        query = (select(HumanTask).where(HumanTask.instance_id.in_(found), HumanTask.status == "ready")
+                 .options(joinedload(HumanTask.candidates)))
+        for row in session.scalars(query.order_by(HumanTask.id)).unique():
             found[row.instance_id].append(row)
     return found
 
@@ -226,7 +230,9 @@ def diagram_state(instance: Instance) -> DiagramState:
 
 
 def candidates_of(session: Session, task_id: int) -> list[tuple[str, str]]:
-    return [(c.kind, c.name) for c in session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == task_id))]
+    """(kind, name) of whom task lists offer the task to now: none once it is done or cancelled."""
+    return [(c.kind, c.name) for c in session.scalars(select(TaskCandidate).where(
+        TaskCandidate.task_id == task_id, TaskCandidate.ready).order_by(TaskCandidate.id))]
 
 
 def has_people(session: Session) -> bool:

@@ -111,7 +111,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     now = clock.now()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, cleaned
     task.assignee = task.assignee or actor.username
-    mirror.drop_candidates(session, task)
+    mirror.close_candidates(session, task)
     if (str(extensions.get("approves_request", "")).lower() == "true" and instance.approved_at is None
             and cleaned.get("decision") not in forms.negative_decisions(task.form)):
         instance.approved_at = now
@@ -234,7 +234,8 @@ _LOCK_INSTANCE_OF_TASK = select(Instance.id).where(
 ).with_for_update()
 _TASK_INSTANCE_AND_CHAIN_HEAD = (
     select(HumanTask, *audit.chain_head(HumanTask.instance_id)).where(HumanTask.id == bindparam("task_id"))
-    .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version))
+    .options(joinedload(HumanTask.instance, innerjoin=True).joinedload(Instance.version),
+             joinedload(HumanTask.candidates))
     .execution_options(populate_existing=True))
 
 
@@ -246,7 +247,7 @@ def _locked_task(session: Session, task_id: int, actor: User) -> HumanTask:
     in `engine.db`, covers the whole database, and it ignores FOR UPDATE)."""
     if session.get_bind().dialect.name != "sqlite":
         session.execute(_LOCK_INSTANCE_OF_TASK, {"task_id": task_id})
-    row = session.execute(_TASK_INSTANCE_AND_CHAIN_HEAD, {"task_id": task_id}).first()
+    row = session.execute(_TASK_INSTANCE_AND_CHAIN_HEAD, {"task_id": task_id}).unique().first()
     task = row[0] if row else None
     if task is None or not permissions.can_see_task(session, actor, task):
         raise NotFound(f"no task {task_id}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import spiff
 from .models import HumanTask, User
@@ -98,8 +98,9 @@ def steps_of(session: Session, instance_ids: Iterable[int]) -> dict[int, list[Hu
     """The tasks of several requests in one query, by request, in order (for a page of tasks)."""
     found: dict[int, list[HumanTask]] = {i: [] for i in set(instance_ids)}
     if found:
+        # the steps' answers are read, never their candidates: those load only if asked for
         for row in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(found))
-                                   .order_by(HumanTask.id)):
+                                   .options(lazyload(HumanTask.candidates)).order_by(HumanTask.id)):
             found[row.instance_id].append(row)
     return found
 

@@ -59,7 +59,7 @@ def task(actor: User, row: HumanTask, steps: list[HumanTask] | None = None) -> d
         "id": row.id, "instance_id": row.instance_id, "process": instance.process_key, "name": row.bpmn_id,
         "title": row.title, "lane": row.lane, "assignee": answerer if row.status == "completed" else row.assignee,
         "claimed": bool(row.claimed),
-        "candidate_users": list(row.candidate_users or []), "candidate_groups": list(row.candidate_groups or []),
+        "candidate_users": row.candidate_users, "candidate_groups": row.candidate_groups,
         "status": row.status, "can_act": permissions.can_act(actor, row), "created_at": row.created_at,
         "due_at": row.due_at, "completed_at": row.completed_at, "completed_by": answerer,
         "form": {"fields": [_field(f) for f in form.get("fields", [])]},

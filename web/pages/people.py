@@ -28,15 +28,15 @@ def people(session: Session, usernames: Iterable[str | None]) -> People:
 
 
 def task_people(task: HumanTask) -> set[str]:
-    return {task.assignee, task.completed_by, *(task.candidate_users or [])} - {None}
+    return {task.assignee, task.completed_by, *task.candidate_users} - {None}
 
 
 def waiting_for(task: HumanTask, names: People) -> str:
     """Who a ready task waits for, in words: a person's name, or a group."""
     if task.assignee:
         return names.name(task.assignee)
-    who = [names.name(u) for u in task.candidate_users or []]
-    who += [role_label(g) for g in task.candidate_groups or []]
+    who = [names.name(u) for u in task.candidate_users]
+    who += [role_label(g) for g in task.candidate_groups]
     return _(" or ").join(who) if who else _("someone to be named")
 
 

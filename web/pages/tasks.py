@@ -95,7 +95,7 @@ def task(task_id: int):
 
 def _is_shared(task) -> bool:
     """Offered to a group or several people, so that taking it on tells the others."""
-    return bool(task.candidate_groups) or len(task.candidate_users or []) > 1 or not task.assignee
+    return bool(task.candidate_groups) or len(task.candidate_users) > 1 or not task.assignee
 
 
 def _came_back(context: RequestContext, task, user):
