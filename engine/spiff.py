@@ -16,10 +16,11 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION, MIGRATIONS
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent, IntermediateCatchEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaStartEventParser
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser, CamundaEndEventParser,
+                                                        CamundaIntermediateCatchEventParser, CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -77,6 +78,20 @@ class PropertiesEndEventParser(CamundaEndEventParser):
         return _camunda_properties(self)
 
 
+class PropertiesCatchEventParser(CamundaIntermediateCatchEventParser):
+    """Catch events keep their camunda:properties (e.g. the `phase` a request waiting there is in)."""
+
+    def parse_extensions(self, node=None):
+        return _camunda_properties(self)
+
+
+class PropertiesBoundaryEventParser(CamundaBoundaryEventParser):
+    """Boundary events keep their camunda:properties too."""
+
+    def parse_extensions(self, node=None):
+        return _camunda_properties(self)
+
+
 class FormStartEventParser(CamundaStartEventParser):
     """A start event may declare the form of the data a request starts with (`camunda:formData`,
     as on a user task); kept as field specs in its extensions (`form`)."""
@@ -122,6 +137,8 @@ class PasserelleParser(CamundaParser):
         full_tag("userTask"): (AssignableUserTaskParser, UserTask),
         full_tag("startEvent"): (FormStartEventParser, StartEvent),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
+        full_tag("intermediateCatchEvent"): (PropertiesCatchEventParser, IntermediateCatchEvent),
+        full_tag("boundaryEvent"): (PropertiesBoundaryEventParser, BoundaryEvent),
         full_tag("businessRuleTask"): (DecisionRefParser, BusinessRuleTask),
     }
 
