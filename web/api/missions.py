@@ -40,4 +40,6 @@ def list_missions(args):
 @responds(*errors.COMMON)
 def export(args):
     """The missions matching the filters as a CSV download with a header row, streamed."""
-    return missions_download(g.api_user, filters_of(args), args["sort"], representations.mission)
+    roles = representations.role_words()  # now: the rows are written once the request is gone
+    return missions_download(g.api_user, filters_of(args), args["sort"],
+                             lambda item: representations.mission(item, roles))

@@ -9,7 +9,6 @@ from engine import (AuditEvent, HumanTask, Incident, Instance, Page, ProcessVers
                     permissions, phase_today, proposed_bundle, queries, steps_assigned_to, stored_failure, visibility)
 
 from ..messages import api_text, event_data
-from ..pages.labels import role_label
 
 
 def page(result: Page, represent) -> dict[str, Any]:
@@ -124,11 +123,19 @@ def audit_event(event: AuditEvent) -> dict[str, Any]:
             "data": event_data(event.type, event.data), "version": event.version, "hash": event.hash, "prev_hash": event.prev_hash}
 
 
-def mission(item) -> dict[str, Any]:
-    """A row of the mission register (`engine.register.Mission`); groups it waits for in words."""
+def mission(item, roles: dict[str, str] | None = None) -> dict[str, Any]:
+    """A row of the mission register (`engine.register.Mission`); groups it waits for in words
+    (`roles`: role -> label, for rows written once the request is gone)."""
+    roles = role_words() if roles is None else roles
     return {"instance_id": item.instance_id, "process": item.process, "title": item.title, "phase": item.phase,
             "agent": item.agent, "agent_name": item.agent_name, "agent_directorate": item.agent_directorate,
             "host": item.host, "host_directorate": item.host_directorate, "time_share": item.time_share,
             "start_date": item.start_date, "end_date": item.end_date, "started_by": item.started_by,
-            "waiting_for": [name if kind == "user" else role_label(name) for kind, name in item.waiting_for],
+            "waiting_for": [name if kind == "user" else roles.get(name, name) for kind, name in item.waiting_for],
             "waiting_since": item.waiting_since, "end_state": item.end_state}
+
+
+def role_words() -> dict[str, str]:
+    """role -> its label in the reader's language, resolved now."""
+    from ..pages.labels import ROLE_LABELS  # imported late: the pages import this module
+    return {key: str(label) for key, label in ROLE_LABELS.items()}
