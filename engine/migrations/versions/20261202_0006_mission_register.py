@@ -45,11 +45,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('instance', schema=None) as batch_op:
-        for name in _INDEXED:
-            batch_op.drop_index(batch_op.f(f'ix_instance_{name}'))
-        for name, _type in reversed(_COLUMNS):
-            batch_op.drop_column(name)
+    for name in _INDEXED:
+        op.drop_index(op.f(f'ix_instance_{name}'), table_name='instance')
+    # SQLite (3.35 and later) drops a column in place: a batch operation would copy the table, and
+    # with foreign keys on, dropping the old copy fails (tasks, timers and events point at it)
+    for name, _type in reversed(_COLUMNS):
+        op.execute(f'ALTER TABLE instance DROP COLUMN {name}')
 
 
 def _fill(connection) -> None:
