@@ -72,8 +72,10 @@ def register_page():
     filters, sort, errors = _filters()
     found = existing(register.missions(session, user, filters, sort, page_number(), PAGE_SIZE))
     query = {k: v for k, v in request.args.items(multi=True) if k not in ("page", "sort")}
+    processes = list_processes(session)
     return render_template("missions/register.html", page=found, errors=errors, sort=sort, SORTABLE=SORTABLE,
-                           processes=list_processes(session), phase_labels=PHASE_LABELS,
+                           processes=processes, process_names={p.process_key: p.name for p in processes},
+                           phase_labels=PHASE_LABELS,
                            phase_label=phase_label, role_label=role_label,
                            chosen_phases=set(filters.phase), query=query)
 
