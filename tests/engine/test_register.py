@@ -172,3 +172,20 @@ def test_filters_sorts_and_pages(missions, deployed):
         assert [x.instance_id for x in first.items + second.items] == sorted(m.values())
         exported = list(register.export(s, as_user(s, "julien"), sort="instance_id", batch=1))
         assert [x.instance_id for x in exported] == sorted([m["sponsorship"], m["withdrawn"]])
+
+
+def test_a_need_nobody_answered_expires_at_its_deadline(deployed):
+    """mission_exchange: the need waits for volunteers (`in_approval`, its deadline as end date)
+    until its boundary timer ends it (`expired`)."""
+    instance_id = start(deployed, "mission_exchange", "marie")
+    assert phase(deployed, instance_id) == "draft"
+    complete(deployed, instance_id, "post_need", "marie", {
+        "title": "Inventaire des archives", "description": "Trier et inventorier 40 cartons",
+        "skills_wanted": "Rigueur", "effort_days": 3, "deadline": "2026-03-20"})
+    assert phase(deployed, instance_id) == "in_approval"
+    with unit_of_work(deployed) as s:
+        row = s.get(Instance, instance_id)
+        assert (row.end_date, row.host, row.host_directorate) == (date(2026, 3, 20), "Marie Lefebvre", "DSOL")
+    with unit_of_work(deployed) as s, frozen_at(datetime(2026, 3, 20, 0, 1, tzinfo=timezone.utc)):
+        assert run_due_timers(s, s.get(Instance, instance_id))
+    assert phase(deployed, instance_id) == "expired"
