@@ -42,3 +42,13 @@ def test_filters_sort_and_the_export_keep_to_what_the_reader_may_see(app):
     assert Person(app.test_client(), "pierre").text("/missions").count(MISSION["title"]) == 0
     hugo = Person(app.test_client(), "hugo").get("/missions/export.csv")
     assert len(list(csv.reader(io.StringIO(hugo.get_data(as_text=True).lstrip("\ufeff"))))) == 1  # the header
+
+
+def test_the_directorate_filter_offers_the_directorates(app):
+    start_support_mission(Person(app.test_client(), "nadia"))
+    sophie = Person(app.test_client(), "sophie")
+    page = sophie.page("/missions")
+    assert '<option value="DSOL">Direction des solidarités</option>' in page
+    assert MISSION["title"] in sophie.text("/missions?directorate=DSOL")  # the host's (the project lead's)
+    assert MISSION["title"] in sophie.text("/missions?directorate=DMOB")  # the agent's (thomas)
+    assert "Aucune mission" in sophie.text("/missions?directorate=DRH")

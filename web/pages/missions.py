@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import PHASES, list_processes, register
+from engine import PHASES, list_processes, queries, register
 
 from .. import db
 from ..api.representations import mission as mission_row, role_words
@@ -75,7 +75,7 @@ def register_page():
     processes = list_processes(session)
     return render_template("missions/register.html", page=found, errors=errors, sort=sort, SORTABLE=SORTABLE,
                            processes=processes, process_names={p.process_key: p.name for p in processes},
-                           phase_labels=PHASE_LABELS,
+                           phase_labels=PHASE_LABELS, directorates=queries.directorates(session),
                            phase_label=phase_label, role_label=role_label,
                            chosen_phases=set(filters.phase), query=query)
 
