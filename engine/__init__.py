@@ -25,6 +25,8 @@ from .review import (approve, bundle_of as proposed_bundle, get_proposed, pendin
 from .runtime import (cancel_instance, claim_task, complete_task, get_instance, get_task, release_task,
                       run_due_timers, start_instance)
 from . import permissions, queries, visibility
+from . import register
+from .phases import PHASES, effective as phase_today
 from .queries import Page
 from .credentials import issue_token, revoke_token, revoke_tokens, sign_in, token_row
 from .validation import CODE_KINDS, validate_bundle
@@ -70,6 +72,9 @@ __all__ = [
     # reading: task lists, request lists, histories, audit search, people by username, what requests
     # wait for (a paginated answer is a Page); who may do what; what a task's reader sees
     "queries", "Page", "permissions", "visibility",
+    # the mission register (missions a reader may see, filtered, sorted, exported) and the phases
+    # of a mission's life
+    "register", "PHASES", "phase_today",
     # reading the audit (auditors, administrators): a search, the chains checked, the trail read whole
     # in batches for an export
     "search_audit", "check_audit_chain", "audit_trail",

@@ -110,6 +110,8 @@ PROBLEM_CODES: dict[str, tuple[str, ...]] = {
     "spiff.invalid": ("detail",),
     "spiff.crashed": ("detail",),
     "spiff.cannot_store": ("detail",),
+    # the phase a step declares (engine.phases)
+    "phase.unknown": ("phase", "known"),
 }
 
 

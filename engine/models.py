@@ -223,6 +223,15 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     agent: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # What the mission register lists, filters and sorts by, kept in step with `data` and the
+    # workflow at every step (`engine.phases`): a phase a person understands, and the mission's facts.
+    phase: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    time_share: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    host_organisation: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    host_directorate: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     failure: Mapped[str | None] = mapped_column(Text, nullable=True)
     serializer_version: Mapped[str] = mapped_column(String(16))

@@ -12,13 +12,16 @@
 - deploy processes: `process_owner`, `admin`; with four eyes on, approve a proposed version:
   one of them other than its author (who may withdraw it; any of them may reject it);
   read the audit: `auditor`, `admin`;
-- retry an incident (a timer or a mail that kept failing): `hr`, `admin`.
+- retry an incident (a timer or a mail that kept failing): `hr`, `admin`;
+- see a mission in the register: `hr`, `coordinator`, `auditor`, `admin` every one; a manager
+  those of their reports (the agent's manager); everyone their own (its agent or starter); an
+  external host referent only the missions with their organisation.
 """
 from __future__ import annotations
 
 from typing import Collection
 
-from sqlalchemy import exists, or_, select, union
+from sqlalchemy import exists, or_, select, true, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -27,6 +30,7 @@ from .errors import PermissionDenied
 from .models import HumanTask, Instance, ProcessVersion, ProposedVersion, TaskCandidate, User
 
 SEE_ALL_ROLES = ("hr", "auditor", "admin")
+SEE_ALL_MISSIONS_ROLES = ("hr", "coordinator", "auditor", "admin")
 
 
 def require(allowed: bool, message: str) -> None:
@@ -122,6 +126,21 @@ def visible_instances(user: User) -> Select:
         Instance.started_by == user.username, Instance.agent == user.username, involved,
         Instance.started_by.in_(reports), Instance.agent.in_(reports),
     ))
+
+
+def visible_missions(user: User):
+    """A condition on Instance: the missions `user` may see in the register (one SQL condition)."""
+    if user.has_role(*SEE_ALL_MISSIONS_ROLES):
+        return true()
+    if user.organisation_id:  # an external host referent: their organisation's missions only
+        return Instance.host_organisation == user.organisation_id
+    reports = select(User.username).where(User.manager_username == user.username)
+    return or_(Instance.agent == user.username, Instance.started_by == user.username, Instance.agent.in_(reports))
+
+
+def can_see_register(user: User) -> bool:
+    """Everyone has a register: their own missions at least (a referent, their organisation's)."""
+    return user.active
 
 
 def _groups(user: User) -> list[str]:

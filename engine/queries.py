@@ -238,3 +238,8 @@ def candidates_of(session: Session, task_id: int) -> list[tuple[str, str]]:
 def has_people(session: Session) -> bool:
     """Whether any person is on record (an empty database gets the demo organisation)."""
     return session.scalar(select(User.id).limit(1)) is not None
+
+
+def directorates(session: Session) -> list[Directorate]:
+    """The directorates, ordered by name."""
+    return list(session.scalars(select(Directorate).order_by(Directorate.name)))

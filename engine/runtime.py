@@ -19,7 +19,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.util.task import TaskState
 
-from . import assignment, audit, clock, forms, mirror, notifications, org, permissions, spiff, values, workflow_cache
+from . import (assignment, audit, clock, forms, mirror, notifications, org, permissions, phases, spiff, values,
+               workflow_cache)
 from .audit import EventType
 from .errors import Conflict, InvalidData, NotFound, SandboxCrashed
 from .facts import agent_of, facts_for
@@ -83,7 +84,7 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
     audit.remember_head(session, instance.id, None, None)  # a new instance: its chain is empty
     audit.record(session, EventType.INSTANCE_STARTED, actor.username, instance_id=instance.id,
                  process_key=process_key, version=version.version, data=data)
-    _advance(session, instance, workflow, actor.username, budget)
+    _advance(session, instance, workflow, actor.username, budget, before=None)
     return instance
 
 
@@ -95,6 +96,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     """
     task = _task_for_update(session, task_id, actor)
     instance = task.instance
+    before = instance.data
     workflow = _load(instance)
     spiff_task = _spiff_task(workflow, task)
     _refuse_own_decision(actor, task, spiff_task.task_spec)
@@ -126,7 +128,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     except Exception as err:  # diagram code after the form (e.g. a script) may fail
         _fail(session, instance, workflow, err, actor.username)
         return task
-    _advance(session, instance, workflow, actor.username, budget)
+    _advance(session, instance, workflow, actor.username, budget, before=before)
     return task
 
 
@@ -179,6 +181,7 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     # a withdrawal is the starter's, until approval; past it a starter who is hr or admin cancels
     withdrawn = actor.username == instance.started_by and instance.approved_at is None
     instance.end_state = "withdrawn" if withdrawn else "cancelled"
+    phases.sync(session, instance, None, instance.data, phase=instance.end_state)
     mirror.close_open_work(session, instance, workflow)
     audit.record(session, EventType.INSTANCE_CANCELLED, actor.username, instance_id=instance.id,
                  process_key=instance.process_key, version=instance.version.version,
@@ -209,7 +212,7 @@ def run_due_timers(session: Session, instance: Instance, actor: str = "system") 
     _lock(session, instance)
     if instance.status != "running":
         return False
-    return _advance(session, instance, _load(instance), actor, crash_raises=True) > 0
+    return _advance(session, instance, _load(instance), actor, crash_raises=True, before=instance.data) > 0
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -338,12 +341,16 @@ def _lookups(session: Session) -> forms.Lookups:
 
 
 def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor: str,
-             budget: values.DataBudget | None = None, crash_raises: bool = False) -> int:
+             budget: values.DataBudget | None = None, crash_raises: bool = False,
+             before: dict[str, Any] | None = None) -> int:
     """Run engine steps until the workflow waits, then mirror its waiting work into our tables.
     Returns how many tasks the engine completed. What each task stores is checked against
-    `budget` (JSON values, the request's data quota): a task that breaks it fails the request."""
+    `budget` (JSON values, the request's data quota): a task that breaks it fails the request.
+    `before` is the request's data before this step (None for a new request): the register's
+    columns are set from what changed (`engine.phases`)."""
     version = instance.version.version
     completed = 0
+    end_phase: str | None = None
     budget = budget or values.DataBudget(instance.data)
 
     def will_complete(task):
@@ -351,7 +358,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
             task.data.update(facts_for(session, instance, {**instance.data, **task.data}))
 
     def did_complete(task):
-        nonlocal completed
+        nonlocal completed, end_phase
         completed += 1
         spec = task.task_spec
         merged = {k: v for k, v in task.data.items() if not k.startswith("_")}
@@ -377,6 +384,8 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
             end_state = spiff.extensions_of(spec).get("end_state")
             if end_state:
                 instance.end_state = end_state
+            if phases.declared(spec) in phases.FINAL_PHASES:  # not a branch's end (e.g. an escalation)
+                end_phase = phases.declared(spec)
 
     try:
         workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
@@ -396,6 +405,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
     if workflow.is_completed():
         instance.status, instance.ended_at = "completed", clock.now()
         instance.end_state = instance.end_state or "completed"
+        phases.sync(session, instance, None, before, phase=phases.ended_phase(end_phase, instance.end_state))
         mirror.sync_timers(session, instance, workflow)  # the timer that ended it (if any) fired
         mirror.close_open_work(session, instance, workflow)
         audit.record(session, EventType.INSTANCE_COMPLETED, "system", instance_id=instance.id,
@@ -403,6 +413,7 @@ def _advance(session: Session, instance: Instance, workflow: BpmnWorkflow, actor
         notifications.instance_ended(session, instance)  # outbox
         _save(session, instance, workflow)
     else:
+        phases.sync(session, instance, workflow, before)
         with _conflict_if_changed_meanwhile():
             mirror.sync_timers(session, instance, workflow)  # before `dump_state` prunes fired timers
             # The state first: the flush that gives new tasks their ids then writes it too.

@@ -16,11 +16,12 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION, MIGRATIONS
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import (CamundaEndEventParser, CamundaIntermediateThrowEventParser,
-                                                        CamundaStartEventParser)
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser, CamundaEndEventParser,
+                                                        CamundaIntermediateCatchEventParser,
+                                                        CamundaIntermediateThrowEventParser, CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, BusinessRuleTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -73,6 +74,20 @@ class DecisionRefParser(BusinessRuleTaskParser):
 
 class PropertiesEndEventParser(CamundaEndEventParser):
     """End events keep their camunda:properties (e.g. `end_state`)."""
+
+    def parse_extensions(self, node=None):
+        return _camunda_properties(self)
+
+
+class PropertiesCatchEventParser(CamundaIntermediateCatchEventParser):
+    """Catch events keep their camunda:properties (e.g. the `phase` a request waiting there is in)."""
+
+    def parse_extensions(self, node=None):
+        return _camunda_properties(self)
+
+
+class PropertiesBoundaryEventParser(CamundaBoundaryEventParser):
+    """Boundary events keep their camunda:properties too."""
 
     def parse_extensions(self, node=None):
         return _camunda_properties(self)
@@ -131,6 +146,8 @@ class PasserelleParser(CamundaParser):
         full_tag("startEvent"): (FormStartEventParser, StartEvent),
         full_tag("endEvent"): (PropertiesEndEventParser, EndEvent),
         full_tag("intermediateThrowEvent"): (PropertiesThrowEventParser, IntermediateThrowEvent),
+        full_tag("intermediateCatchEvent"): (PropertiesCatchEventParser, IntermediateCatchEvent),
+        full_tag("boundaryEvent"): (PropertiesBoundaryEventParser, BoundaryEvent),
         full_tag("businessRuleTask"): (DecisionRefParser, BusinessRuleTask),
     }
 

@@ -18,6 +18,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from .assignment import invalid_expressions
 from .bundle import BPMN, DMN, Bundle, kind_of
 from .errors import InvalidBundle, Problem
+from .phases import PHASES
 from .sandbox import TIMER_KINDS, check_code, timer_constant_problem
 from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, DMN_NAMESPACES, is_bpmn, is_dmn
 
@@ -85,6 +86,7 @@ def validate_bundle(files: Mapping[str, bytes]) -> list[Problem]:
     for name, root in bpmn.items():
         structure += _processes(name, root)
         structure += _flows(name, root)
+        structure += _phases(name, root)
         structure += _references(name, root, decisions if all_dmn_loaded else None)
     code: list[Problem] = []
     for name, root in bpmn.items():
@@ -198,6 +200,15 @@ def _flows(name: str, root: etree._Element) -> Iterator[Problem]:
     for event in root.iter(f"{_B}endEvent"):
         if event.get("id") not in incoming:
             yield Problem(name, event.sourceline, event.get("id"), "end.no_incoming")
+
+
+def _phases(name: str, root: etree._Element) -> Iterator[Problem]:
+    """A step's `phase` property names one of the phases a mission has (`engine.phases`)."""
+    for element in root.iter(f"{_CAMUNDA}property"):
+        value = element.get("value")
+        if element.get("name") == "phase" and (value or "").strip() not in PHASES:
+            yield Problem(name, element.sourceline, _owner_id(element), "phase.unknown",
+                          {"phase": value or "", "known": ", ".join(PHASES)})
 
 
 def _decisions(dmn: Mapping[str, etree._Element], problems: list[Problem]) -> dict[str, str]:

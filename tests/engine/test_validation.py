@@ -356,3 +356,15 @@ def test_a_huge_assignment_list_is_read_in_linear_time(value):
     problems, seconds = timed_validation(bundle(hostile))
     assert seconds < 1.0  # the list pattern grew with the square of the list
     assert [p.code for p in problems] == (["assignment.refused"] if "${" in value else [])
+
+
+def test_a_step_declares_one_of_the_phases_of_a_mission():
+    declared = BPMN.replace('<camunda:property name="exclude_users" value="${started_by}" />',
+                            '<camunda:property name="exclude_users" value="${started_by}" />'
+                            '<camunda:property name="phase" value="in_approval" />')
+    assert validate_bundle(bundle(declared)) == []
+    unknown = declared.replace('value="in_approval"', 'value="pending"')
+    problem = only_problem(bundle(unknown))
+    assert (problem.line, problem.element, problem.code) == (line_of(unknown, 'name="phase"'), "review",
+                                                             "phase.unknown")
+    assert problem.params["phase"] == "pending" and "in_approval" in problem.params["known"]

@@ -9,7 +9,7 @@ import pytest
 from .api_helpers import REQUEST, assert_error, deploy_test_diagram, only_task, start_request
 
 INSTANCE_KEYS = {"id", "process", "version", "title", "status", "end_state", "started_by", "started_at", "ended_at",
-                 "approved_at", "agent", "failure", "can_cancel", "data", "open_tasks", "incidents"}
+                 "approved_at", "agent", "phase", "failure", "can_cancel", "data", "open_tasks", "incidents"}
 
 
 @pytest.fixture

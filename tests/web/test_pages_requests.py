@@ -43,7 +43,7 @@ def test_my_requests_show_status_and_next_step(app):
     instance_id, _ = start_support_mission(nadia)
     text = nadia.text("/requests")
     assert "Refonte du site des solidarités" in text
-    assert "En cours" in text
+    assert "En validation" in text  # its phase, in words
     assert "En attente : Avis de la coordination (la coordination)" in text
     # The agent asked for takes part once the step reaches them.
     luc = Person(app.test_client(), "luc")

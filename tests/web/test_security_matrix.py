@@ -337,6 +337,8 @@ PAGE_READS = [
     Row("GET", "/audit/requests/{A}", only(AUDITORS)),
     Row("GET", "/audit/requests/{B}/trace.csv", only(AUDITORS)),
     Row("GET", "/audit/requests/{C}/trace.json", only(AUDITORS)),
+    Row("GET", "/missions", every()),  # everyone has a register: their own missions at least
+    Row("GET", "/missions/export.csv", every()),
     Row("GET", "/healthz", every(), anonymous=200),
     Row("GET", "/static/passerelle.css", every(), anonymous=200),
 ]
@@ -367,6 +369,8 @@ API_READS = [
     Row("GET", "/api/v1/audit/events", only(AUDITORS)),
     Row("GET", "/api/v1/audit/verify", only(AUDITORS)),
     Row("GET", "/api/v1/audit/export", only(AUDITORS)),
+    Row("GET", "/api/v1/missions", every()),
+    Row("GET", "/api/v1/missions/export", every()),
 ]
 
 #: writes. A permitted person is stopped one step later with nothing done (an empty form: 422; a

@@ -10,12 +10,12 @@ import threading
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
-from . import audit, auth, instances, me, processes, tasks
+from . import audit, auth, instances, me, missions, processes, tasks
 from .base import ProcessKeyConverter
 from .errors import handle_http, unrouted_api_request
 from .schemas import ErrorSchema
 
-BLUEPRINTS = (auth.blp, me.blp, processes.blp, instances.blp, tasks.blp, audit.blp)
+BLUEPRINTS = (auth.blp, me.blp, processes.blp, instances.blp, tasks.blp, audit.blp, missions.blp)
 
 
 class Api(SmorestApi):

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import (AuditEvent, HumanTask, Incident, Instance, Page, ProcessVersion, ProposedVersion, User, incidents,
-                    permissions, proposed_bundle, queries, steps_assigned_to, stored_failure, visibility)
+                    permissions, phase_today, proposed_bundle, queries, steps_assigned_to, stored_failure, visibility)
 
 from ..messages import api_text, event_data
 
@@ -89,6 +89,7 @@ def instance(session: Session, actor: User, row: Instance, open_tasks: list[Huma
         "id": row.id, "process": row.process_key, "version": row.version.version, "title": row.title,
         "status": row.status, "end_state": row.end_state, "started_by": row.started_by, "started_at": row.started_at,
         "ended_at": row.ended_at, "approved_at": row.approved_at, "agent": row.agent,
+        "phase": phase_today(row.phase, row.start_date),
         "failure": api_text(stored_failure(row.failure)),
         "can_cancel": row.status == "running" and permissions.can_cancel(actor, row),
         "data": dict(row.data or {}),
@@ -120,3 +121,21 @@ def audit_event(event: AuditEvent) -> dict[str, Any]:
     return {"instance_id": event.instance_id, "process": event.process_key, "seq": event.seq, "at": event.at,
             "actor": event.actor, "type": event.type, "task_id": event.task_id, "task_name": event.task_name,
             "data": event_data(event.type, event.data), "version": event.version, "hash": event.hash, "prev_hash": event.prev_hash}
+
+
+def mission(item, roles: dict[str, str] | None = None) -> dict[str, Any]:
+    """A row of the mission register (`engine.register.Mission`); groups it waits for in words
+    (`roles`: role -> label, for rows written once the request is gone)."""
+    roles = role_words() if roles is None else roles
+    return {"instance_id": item.instance_id, "process": item.process, "title": item.title, "phase": item.phase,
+            "agent": item.agent, "agent_name": item.agent_name, "agent_directorate": item.agent_directorate,
+            "host": item.host, "host_directorate": item.host_directorate, "time_share": item.time_share,
+            "start_date": item.start_date, "end_date": item.end_date, "started_by": item.started_by,
+            "waiting_for": [name if kind == "user" else roles.get(name, name) for kind, name in item.waiting_for],
+            "waiting_since": item.waiting_since, "end_state": item.end_state}
+
+
+def role_words() -> dict[str, str]:
+    """role -> its label in the reader's language, resolved now."""
+    from ..pages.labels import ROLE_LABELS  # imported late: the pages import this module
+    return {key: str(label) for key, label in ROLE_LABELS.items()}

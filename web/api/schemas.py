@@ -5,18 +5,19 @@ client sends before any engine code runs (unknown keys are refused).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import marshmallow as ma
 from marshmallow import fields, validate
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
-from engine import EVENT_TYPES
+from engine import EVENT_TYPES, PHASES, register
 
 #: ids are 32-bit in the database: larger ones cannot exist (and must not reach the driver)
 MAX_ID = 2**31 - 1
 MAX_PAGE = 1_000_000
+MISSION_SORTS = register.SORTS
 
 
 def _no_nul(value: str) -> bool:
@@ -308,6 +309,7 @@ class InstanceSchema(ma.Schema):
     ended_at = UTCDateTime(allow_none=True, required=True)
     approved_at = UTCDateTime(allow_none=True, required=True)
     agent = fields.String(allow_none=True, required=True)
+    phase = fields.String(allow_none=True, required=True, metadata={"description": "where the mission stands"})
     failure = fields.String(allow_none=True, required=True)
     can_cancel = fields.Boolean(required=True)
     data = fields.Dict(keys=fields.String(), required=True)
@@ -387,3 +389,65 @@ class VerificationSchema(ma.Schema):
     events_checked = fields.Integer(required=True)
     first_broken = fields.Nested(BrokenLinkSchema, allow_none=True, required=True)
     reason = fields.String(allow_none=True, required=True)
+
+
+# --- the mission register -------------------------------------------------------------------------
+
+class Overlaps(fields.String):
+    """`YYYY-MM-DD/YYYY-MM-DD`: the first and the last day of a period (loaded as a pair of dates)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        first, sep, last = text.partition("/")
+        try:
+            period = (date.fromisoformat(first), date.fromisoformat(last)) if sep and len(text) == 21 else None
+        except ValueError:
+            period = None
+        if period is None:
+            raise ma.ValidationError("give a period as YYYY-MM-DD/YYYY-MM-DD")
+        if period[1] < period[0]:
+            raise ma.ValidationError("the period ends before it starts")
+        return period
+
+
+class MissionFiltersSchema(ma.Schema):
+    process = Text(validate=validate.Length(max=128))
+    phase = fields.List(fields.String(), load_default=list, validate=validate.ContainsOnly(PHASES),
+                        metadata={"description": "repeat for several: any of them"})
+    agent = Text(validate=validate.Length(max=64))
+    directorate = Text(validate=validate.Length(max=64), metadata={"description": "the agent's or the host's"})
+    overlaps = Overlaps(metadata={"description": "missions with a day in this period: YYYY-MM-DD/YYYY-MM-DD"})
+    q = Text(validate=validate.Length(max=200), metadata={"description": "words in the title or the descriptions"})
+    sort = fields.String(load_default="-instance_id",
+                         validate=validate.OneOf([*MISSION_SORTS, *(f"-{s}" for s in MISSION_SORTS)]),
+                         metadata={"description": "a column; `-column` for descending"})
+
+
+class MissionPageArgsSchema(MissionFiltersSchema, PageArgs):
+    pass
+
+
+class MissionExportArgsSchema(MissionFiltersSchema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv"]))
+
+
+class MissionSchema(ma.Schema):
+    instance_id = fields.Integer(required=True)
+    process = fields.String(required=True)
+    title = fields.String(required=True)
+    phase = fields.String(allow_none=True, required=True)
+    agent = fields.String(allow_none=True, required=True)
+    agent_name = fields.String(allow_none=True, required=True)
+    agent_directorate = fields.String(allow_none=True, required=True)
+    host = fields.String(allow_none=True, required=True)
+    host_directorate = fields.String(allow_none=True, required=True)
+    time_share = fields.Integer(allow_none=True, required=True, metadata={"description": "percent of working time"})
+    start_date = fields.Date(allow_none=True, required=True)
+    end_date = fields.Date(allow_none=True, required=True)
+    started_by = fields.String(required=True)
+    waiting_for = fields.List(fields.String(), required=True, metadata={"description": "names or group labels"})
+    waiting_since = UTCDateTime(allow_none=True, required=True)
+    end_state = fields.String(allow_none=True, required=True)
+
+
+MissionPageSchema = page_of(MissionSchema, "MissionPageSchema")

@@ -11,10 +11,10 @@ from engine import now, permissions
 
 from .. import i18n
 from ..security import current_actor
-from . import audit, auth, errors, processes, requests, tasks
+from . import audit, auth, errors, missions, processes, requests, tasks
 from .labels import event_label, role_label
 
-BLUEPRINTS = (auth.bp, tasks.bp, requests.bp, processes.bp, audit.bp)
+BLUEPRINTS = (auth.bp, tasks.bp, requests.bp, processes.bp, audit.bp, missions.bp)
 for _blueprint in BLUEPRINTS:  # once per process: blueprints are shared by every app created
     errors.register_on_blueprint(_blueprint)
 
@@ -34,6 +34,8 @@ def _navigation() -> dict:
     if user is None:
         return {"nav": [], "actor": None, "section": None}
     nav = [("tasks.home", "tasks"), ("requests.mine", "requests"), ("requests.new", "new")]
+    if permissions.can_see_register(user):
+        nav.append(("missions.register_page", "missions"))
     if permissions.can_deploy(user):
         nav.append(("processes.index", "processes"))
     if permissions.can_read_audit(user):

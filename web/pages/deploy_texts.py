@@ -60,6 +60,7 @@ PROBLEM_TEXTS = {
     "spiff.invalid": _l("SpiffWorkflow: %(detail)s"),
     "spiff.crashed": _l("SpiffWorkflow cannot load this diagram: %(detail)s"),
     "spiff.cannot_store": _l("SpiffWorkflow cannot store this diagram: %(detail)s"),
+    "phase.unknown": _l("phase '%(phase)s' is not a phase of a mission (phases: %(known)s)"),
 }
 
 _CODE_REFUSED = _l("%(what)s refused: %(reason)s")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from engine import Instance
+from engine import Instance, phase_today
 
 ROLE_LABELS = {
     "agent": _l("every agent"),
@@ -27,6 +27,24 @@ END_STATE_LABELS = {
     "cancelled": _l("Cancelled"),
     "expired": _l("Expired"),
 }
+
+#: a mission's phase (engine.PHASES) in words
+PHASE_LABELS = {
+    "draft": _l("Draft"),
+    "in_approval": _l("In approval"),
+    "approved": _l("Approved, not started"),
+    "ongoing": _l("Ongoing"),
+    "closing": _l("Closing"),
+    "closed": _l("Closed"),
+    "refused": _l("Refused"),
+    "declined": _l("Declined"),
+    "withdrawn": _l("Withdrawn"),
+    "expired": _l("Expired"),
+    "cancelled": _l("Cancelled"),
+    "ended_early": _l("Ended early"),
+}
+PHASE_TONES = {"draft": "neutral", "in_approval": "info", "approved": "info", "ongoing": "info", "closing": "info",
+               "closed": "success"}
 
 # A CSS class per status family, so the badge differs by shape of word *and* colour.
 STATUS_TONES = {"running": "info", "completed": "success", "rejected": "neutral", "declined": "neutral",
@@ -81,8 +99,14 @@ def status_key(instance: Instance) -> str:
         "cancelled" if instance.status == "cancelled" else "completed")
 
 
+def phase_label(phase: str | None) -> str:
+    return str(PHASE_LABELS.get(phase or "", phase or "—"))
+
+
 def status_label(instance: Instance) -> str:
     key = status_key(instance)
+    if key == "running" and instance.phase in PHASE_LABELS:  # where the mission stands, in words
+        return phase_label(phase_today(instance.phase, instance.start_date))
     if key == "running":
         return str(_l("In progress"))
     if key == "failed":
@@ -91,6 +115,8 @@ def status_label(instance: Instance) -> str:
 
 
 def status_tone(instance: Instance) -> str:
+    if status_key(instance) == "running" and instance.phase in PHASE_TONES:
+        return PHASE_TONES[instance.phase]
     return STATUS_TONES.get(status_key(instance), "neutral")
 
 
