@@ -10,7 +10,7 @@ from engine import (InvalidBundle, Problem, ProposedVersion, approve, get_propos
                     pending_versions, permissions, reject, submit, validate, versions_of)
 
 from .. import db
-from ..pages.deploy_texts import problem_as_dict
+from ..messages import problem_as_dict
 from ..downloads import content_disposition
 from . import errors, representations
 from .base import ApiBlueprint
