@@ -31,6 +31,8 @@ class PasserelleError(Exception):
     what a person is told, in their language; `message` is its English, for logs only."""
 
     def __init__(self, said: Message, message: str):
+        if not isinstance(said, Message):
+            raise TypeError(f"an engine error says a Message, not {said!r}")
         super().__init__(message)
         self.said = said
         self.message = message
@@ -151,6 +153,9 @@ NO_INCIDENT = declare("error.no_incident", "kind", "id", "request")
 # PermissionDenied
 MAY_NOT_DEPLOY = declare("error.may_not_deploy")
 MAY_NOT_DECIDE_VERSION = declare("error.may_not_decide_version")
+MAY_NOT_APPROVE_VERSION = declare("error.may_not_approve_version")
+MAY_NOT_SEE_PROPOSALS = declare("error.may_not_see_proposals")
+MAY_NOT_CHECK_FILES = declare("error.may_not_check_files")
 AUTHOR_CANNOT_APPROVE = declare("error.author_cannot_approve")
 MAY_NOT_READ_AUDIT = declare("error.may_not_read_audit")
 MAY_NOT_START = declare("error.may_not_start")

@@ -36,6 +36,9 @@ PAGE: dict[str, Callable[[Params], str]] = {
     # not allowed
     "error.may_not_deploy": lambda p: _("Only process owners may deploy processes."),
     "error.may_not_decide_version": lambda p: _("Only process owners may decide on a proposed version."),
+    "error.may_not_approve_version": lambda p: _("Only process owners may approve a version."),
+    "error.may_not_see_proposals": lambda p: _("Only process owners may see proposed versions."),
+    "error.may_not_check_files": lambda p: _("Only process owners may check process files."),
     "error.author_cannot_approve": lambda p: _("The author of a version cannot approve it: another process "
                                                "owner must."),
     "error.may_not_read_audit": lambda p: _("Only auditors and administrators read the audit."),
@@ -124,6 +127,9 @@ API: dict[str, Callable[[Params], str]] = {
     "error.no_incident": _no_incident_api,
     "error.may_not_deploy": lambda p: "only process owners may deploy processes",
     "error.may_not_decide_version": lambda p: "only process owners may decide on a proposed version",
+    "error.may_not_approve_version": lambda p: "only process owners may approve a version",
+    "error.may_not_see_proposals": lambda p: "only process owners may see proposed versions",
+    "error.may_not_check_files": lambda p: "only process owners may check process files",
     "error.author_cannot_approve": lambda p: "the author of a version cannot approve it: another process owner must",
     "error.may_not_read_audit": lambda p: "only auditors and administrators read the audit",
     "error.may_not_start": lambda p: "you may not start this process",
