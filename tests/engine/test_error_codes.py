@@ -10,7 +10,8 @@ import pytest
 
 from engine import MESSAGE_CODES, Conflict, ForbiddenCode, InvalidData, Message, NotFound
 
-ENGINE = Path(__file__).resolve().parents[2] / "engine"
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE = ROOT / "engine"
 ERRORS = {"PasserelleError", "NotFound", "PermissionDenied", "Conflict", "InvalidData", "ForbiddenCode",
           "SandboxCrashed"}
 #: ForbiddenCode may quote the sandbox's own words (its policy, RestrictedPython) as `sandbox.refused`'s detail
@@ -36,15 +37,16 @@ def _said(node: ast.Call, position: int) -> ast.expr | None:
 
 
 def test_no_engine_error_is_raised_with_a_sentence_for_a_person():
+    """Read in the engine, and in the web where it checks the engine's permissions itself."""
     sentences = []
-    for path in sorted(ENGINE.rglob("*.py")):
+    for path in sorted([*ENGINE.rglob("*.py"), *(ROOT / "web").rglob("*.py")]):
         if "migrations" in path.parts:
             continue
         for name, call in _calls(ast.parse(path.read_text(encoding="utf-8"))):
             if name in ERRORS and name not in QUOTES_ITS_REASON and _is_text(_said(call, 0)):
-                sentences.append(f"{path.relative_to(ENGINE)}:{call.lineno} {name}")
+                sentences.append(f"{path.relative_to(ROOT)}:{call.lineno} {name}")
             if name == "require" and _is_text(_said(call, 1)):  # permissions.require(allowed, said, log text)
-                sentences.append(f"{path.relative_to(ENGINE)}:{call.lineno} require")
+                sentences.append(f"{path.relative_to(ROOT)}:{call.lineno} require")
     assert sentences == [], "give these errors a Message (engine/errors.py declares the codes)"
 
 
