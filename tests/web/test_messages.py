@@ -10,6 +10,7 @@ from flask_babel import force_locale
 
 from engine import CHANGE_CODES, MESSAGE_CODES, PROBLEM_CODES, Change, Message, Problem
 from web import create_app
+from web.cli import main
 from web.messages import API, PAGE, WEB_PROBLEM_CODES, api_text, say
 
 from .conftest import SETTINGS
@@ -100,3 +101,14 @@ def test_messages_round_trip_through_json():
 def test_no_page_parses_engine_text_back():
     source = (Path(__file__).resolve().parents[2] / "web" / "pages" / "formview.py").read_text()
     assert not any(pattern in source for pattern in ("re.compile", "re.match", "re.search", "re.fullmatch"))
+
+
+def test_the_org_load_command_says_what_is_wrong_in_words(app, tmp_path):
+    (tmp_path / "broken.yaml").write_text("users: [\n", encoding="utf-8")
+    (tmp_path / "list.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    broken = runner.invoke(main, ["org", "load", str(tmp_path / "broken.yaml")])
+    assert broken.exit_code == 1 and f"{tmp_path / 'broken.yaml'} is not a valid YAML file: " in broken.output
+    listed = runner.invoke(main, ["org", "load", str(tmp_path / "list.yaml")])
+    assert listed.exit_code == 1
+    assert "The organisation file must hold the keys directorates, organisations and users." in listed.output
