@@ -84,7 +84,8 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
     `partial`: only the fields submitted are checked (data that pre-fills a form filled later).
     """
     if not isinstance(submitted, dict):
-        raise InvalidData(Message(DATA_NOT_OBJECT), "the data must be an object of field values", {"data": [Message(NOT_OBJECT)]})
+        raise InvalidData(Message(DATA_NOT_OBJECT),
+                          "the data must be an object of field values", {"data": [Message(NOT_OBJECT)]})
     fields = {f["id"]: f for f in form.get("fields", [])}
     errors: dict[str, list[Message]] = {}
     for name in submitted:

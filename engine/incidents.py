@@ -151,7 +151,8 @@ def parse_ref(ref: str) -> tuple[str, int]:
     """`timer:12` -> ("timer", 12); InvalidData naming the problem otherwise."""
     kind, _, number = str(ref).partition(":")
     if kind not in KINDS or not number.isdigit():
-        raise InvalidData(Message(errors.BAD_INCIDENT_REF, ref=str(ref)), f"an incident is named timer:<id> or message:<id>, not {ref!r}",
+        raise InvalidData(Message(errors.BAD_INCIDENT_REF, ref=str(ref)),
+                          f"an incident is named timer:<id> or message:<id>, not {ref!r}",
                           {"incident": [Message(BAD_REF)]})
     return kind, int(number)
 
@@ -165,8 +166,10 @@ def retry_incident(session: Session, kind: str, id: int, actor: User, instance_i
     the timer of a request that has ended and can never fire).
     """
     if kind not in KINDS:
-        raise InvalidData(Message(errors.UNKNOWN_INCIDENT_KIND, kind=str(kind)), f"unknown incident kind {kind!r}", {"kind": [Message(UNKNOWN_KIND, kinds=list(KINDS))]})
-    permissions.require(permissions.can_retry_incidents(actor), Message(errors.MAY_NOT_RETRY), "only hr and admin may retry incidents")
+        raise InvalidData(Message(errors.UNKNOWN_INCIDENT_KIND, kind=str(kind)),
+                          f"unknown incident kind {kind!r}", {"kind": [Message(UNKNOWN_KIND, kinds=list(KINDS))]})
+    permissions.require(permissions.can_retry_incidents(actor), Message(errors.MAY_NOT_RETRY),
+                        "only hr and admin may retry incidents")
     model = Timer if kind == "timer" else OutboxMessage
     row = session.get(model, id)
     if row is None or (instance_id is not None and row.instance_id != instance_id):

@@ -28,7 +28,8 @@ def load_organisation_file(session: Session, path: str | Path) -> dict[str, int]
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise InvalidData(Message(errors.ORG_NOT_YAML, path=str(path), detail=str(err)), f"{path}: not valid YAML: {err}") from None
+        raise InvalidData(Message(errors.ORG_NOT_YAML, path=str(path), detail=str(err)),
+                          f"{path}: not valid YAML: {err}") from None
     return load_organisation(session, document or {})
 
 
@@ -90,7 +91,8 @@ def _apply_user(user: User, entry: dict[str, Any]) -> None:
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise InvalidData(Message(errors.ORG_UNKNOWN_ROLES, user=user.username, roles=unknown),
-                          f"users: {user.username}: unknown roles {unknown}", {"roles": [Message(errors.ORG_NOT_A_ROLE, roles=unknown)]})
+                          f"users: {user.username}: unknown roles {unknown}",
+                          {"roles": [Message(errors.ORG_NOT_A_ROLE, roles=unknown)]})
     status = entry.get("employment_status", "fonctionnaire")
     if status not in EMPLOYMENT_STATUSES:
         raise InvalidData(Message(errors.ORG_UNKNOWN_STATUS, user=user.username, status=str(status)),

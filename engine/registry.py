@@ -111,7 +111,8 @@ def deploy(session: Session, files: Mapping[str, bytes], actor: User | str, comm
     any file is at fault.
     """
     if isinstance(actor, User):
-        permissions.require(permissions.can_deploy(actor), Message(MAY_NOT_DEPLOY), "only process owners may deploy processes")
+        permissions.require(permissions.can_deploy(actor), Message(MAY_NOT_DEPLOY),
+                            "only process owners may deploy processes")
         actor = actor.username
     files = _named(files)
     digest = checksum(files)

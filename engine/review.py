@@ -45,7 +45,8 @@ def submit(session: Session, files: Mapping[str, bytes], actor: User, comment: s
     `created` False); files identical to a version already waiting return that proposal.
     Raises PermissionDenied unless `actor` may deploy, InvalidBundle if a file is at fault.
     """
-    permissions.require(permissions.can_deploy(actor), Message(errors.MAY_NOT_DEPLOY), "only process owners may deploy processes")
+    permissions.require(permissions.can_deploy(actor), Message(errors.MAY_NOT_DEPLOY),
+                        "only process owners may deploy processes")
     files = Bundle.of(files)
     if not four_eyes:
         return registry.deploy(session, files, actor.username, comment)
@@ -156,7 +157,8 @@ def _locked(session: Session, proposed_id: int, key: str | None) -> ProposedVers
 
 def _still_pending(proposed: ProposedVersion) -> None:
     if proposed.status != "pending":
-        raise Conflict(Message(errors.VERSION_ALREADY, status=proposed.status), f"this version was already {proposed.status}")
+        raise Conflict(Message(errors.VERSION_ALREADY, status=proposed.status),
+                       f"this version was already {proposed.status}")
 
 
 def _decide(proposed: ProposedVersion, status: str, reviewer: User, comment: str) -> None:

@@ -55,13 +55,16 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
     Raises NotFound (unknown process), PermissionDenied (actor may not start it), InvalidData.
     """
     version = get_version(session, process_key)
-    permissions.require(permissions.can_start(actor, version), Message(errors.MAY_NOT_START), "you may not start this process")
+    permissions.require(permissions.can_start(actor, version), Message(errors.MAY_NOT_START),
+                        "you may not start this process")
     data = dict(data or {})
     if not all(isinstance(k, str) for k in data):
-        raise InvalidData(Message(errors.DATA_KEYS_NOT_TEXT), "data keys must be strings", {"data": [Message(KEYS_NOT_TEXT)]})
+        raise InvalidData(Message(errors.DATA_KEYS_NOT_TEXT),
+                          "data keys must be strings", {"data": [Message(KEYS_NOT_TEXT)]})
     reserved = [k for k in data if k in RESERVED_KEYS]
     if reserved:
-        raise InvalidData(Message(errors.FIELDS_SET_BY_ENGINE), "these fields are set by the engine", {k: [Message(SET_BY_ENGINE)] for k in reserved})
+        raise InvalidData(Message(errors.FIELDS_SET_BY_ENGINE),
+                          "these fields are set by the engine", {k: [Message(SET_BY_ENGINE)] for k in reserved})
     too_long = {k: [Message(TOO_LONG, max=n)] for k, n in (("title", 300), ("agent", 64))
                 if len(str(data.get(k) or "")) > n}  # the sizes of their columns
     if too_long:
@@ -167,14 +170,17 @@ def cancel_instance(session: Session, instance_id: int, actor: User, reason: str
     instance = get_instance(session, instance_id, actor)
     permissions.require(permissions.can_cancel(actor, instance),
                         Message(errors.MAY_NOT_CANCEL_APPROVED if instance.approved_at else errors.MAY_NOT_CANCEL),
-                        "you may not cancel this request" + (" any more: it has been approved" if instance.approved_at else ""))
+                        "you may not cancel this request"
+                        + (" any more: it has been approved" if instance.approved_at else ""))
     if instance.status != "running":
-        raise Conflict(Message(errors.REQUEST_ALREADY, status=instance.status), f"this request is already {instance.status}")
+        raise Conflict(Message(errors.REQUEST_ALREADY, status=instance.status),
+                       f"this request is already {instance.status}")
     if not reason or not str(reason).strip():
         raise InvalidData(Message(errors.REASON_MISSING), "give a reason", {"reason": [Message(REASON_REQUIRED)]})
     _lock(session, instance)
     if instance.status != "running":
-        raise Conflict(Message(errors.REQUEST_ALREADY, status=instance.status), f"this request is already {instance.status}")
+        raise Conflict(Message(errors.REQUEST_ALREADY, status=instance.status),
+                       f"this request is already {instance.status}")
     workflow = _load(instance)
     workflow.cancel()
     now = clock.now()
@@ -314,9 +320,11 @@ def _check_quota(budget: values.DataBudget, current: dict[str, Any], changes: di
     try:
         budget.update(current, changes)
     except values.TooLarge as err:
-        raise InvalidData(Message(errors.DATA_TOO_LARGE, size_kb=err.size // 1024, limit_kb=err.limit // 1024), str(err), {err.field or "data": [Message(TOO_MUCH_DATA, limit_kb=err.limit // 1024)]})
+        raise InvalidData(Message(errors.DATA_TOO_LARGE, size_kb=err.size // 1024, limit_kb=err.limit // 1024),
+                          str(err), {err.field or "data": [Message(TOO_MUCH_DATA, limit_kb=err.limit // 1024)]})
     except values.NotJson as err:
-        raise InvalidData(Message(errors.VALUE_NOT_STORABLE, field=err.field), f"the value of {err.field} cannot be stored", {err.field: [err.reason]})
+        raise InvalidData(Message(errors.VALUE_NOT_STORABLE, field=err.field),
+                          f"the value of {err.field} cannot be stored", {err.field: [err.reason]})
 
 
 def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):

@@ -35,7 +35,8 @@ def stage_upload(session: Session, actor: User, files: Mapping[str, bytes], comm
     Purges the staged uploads older than `keep` on the way. Raises PermissionDenied unless
     `actor` may deploy.
     """
-    permissions.require(permissions.can_deploy(actor), Message(MAY_NOT_DEPLOY), "only process owners may deploy processes")
+    permissions.require(permissions.can_deploy(actor), Message(MAY_NOT_DEPLOY),
+                        "only process owners may deploy processes")
     purge_staged_uploads(session, keep=keep)
     staged = StagedUpload(token=secrets.token_urlsafe(18), owner=actor.username, comment=comment or "",
                           created_at=clock.now(),
