@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .db import refuse_if_read_only
-from .errors import Conflict
+from .errors import CHANGED_MEANWHILE, Conflict
 from .messages import Message, declare
 from .models import AuditEvent
 
@@ -105,7 +105,8 @@ def record(session: Session, type: EventType, actor: str, *, instance_id: int | 
     try:
         session.execute(_INSERT, values)
     except IntegrityError:  # (instance_id, seq) is unique: a writer that did not hold the lock
-        raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
+        raise Conflict(Message(CHANGED_MEANWHILE),
+                       "this request was changed by someone else at the same moment; reload and try again") from None
     heads[instance_id] = (values["seq"], values["hash"])
 
 

@@ -34,7 +34,7 @@ def failure_of(err: BaseException) -> Message:
     forbidden = find_forbidden(err)
     error: str | Message
     if forbidden is not None:
-        error = forbidden.message
+        error = forbidden.said
     elif isinstance(getattr(err, "passerelle_message", None), Message):
         error = err.passerelle_message
     else:

@@ -9,7 +9,7 @@ import re
 from datetime import date
 from typing import Any, Callable
 
-from .errors import InvalidData
+from .errors import DATA_NOT_OBJECT, FIELDS_NOT_VALID, InvalidData
 from .messages import Message, declare
 from .values import text_problem
 
@@ -84,7 +84,8 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
     `partial`: only the fields submitted are checked (data that pre-fills a form filled later).
     """
     if not isinstance(submitted, dict):
-        raise InvalidData("the data must be an object of field values", {"data": [Message(NOT_OBJECT)]})
+        raise InvalidData(Message(DATA_NOT_OBJECT),
+                          "the data must be an object of field values", {"data": [Message(NOT_OBJECT)]})
     fields = {f["id"]: f for f in form.get("fields", [])}
     errors: dict[str, list[Message]] = {}
     for name in submitted:
@@ -121,7 +122,7 @@ def validate_submission(form: dict[str, Any], submitted: dict[str, Any], lookups
                 errors.setdefault(name, []).append(
                     Message(REQUIRED_WHEN, field=other.strip(), value=str(cleaned.get(other.strip()))))
     if errors:
-        raise InvalidData("some fields are not valid", errors)
+        raise InvalidData(Message(FIELDS_NOT_VALID), "some fields are not valid", errors)
     return cleaned
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, permissions
 from .audit import EventType
+from . import errors
 from .errors import Conflict, InvalidData, NotFound
 from .messages import Message, declare
 from .models import Instance, OutboxMessage, Timer, User
@@ -150,7 +151,8 @@ def parse_ref(ref: str) -> tuple[str, int]:
     """`timer:12` -> ("timer", 12); InvalidData naming the problem otherwise."""
     kind, _, number = str(ref).partition(":")
     if kind not in KINDS or not number.isdigit():
-        raise InvalidData(f"an incident is named timer:<id> or message:<id>, not {ref!r}",
+        raise InvalidData(Message(errors.BAD_INCIDENT_REF, ref=str(ref)),
+                          f"an incident is named timer:<id> or message:<id>, not {ref!r}",
                           {"incident": [Message(BAD_REF)]})
     return kind, int(number)
 
@@ -164,19 +166,24 @@ def retry_incident(session: Session, kind: str, id: int, actor: User, instance_i
     the timer of a request that has ended and can never fire).
     """
     if kind not in KINDS:
-        raise InvalidData(f"unknown incident kind {kind!r}", {"kind": [Message(UNKNOWN_KIND, kinds=list(KINDS))]})
-    permissions.require(permissions.can_retry_incidents(actor), "only hr and admin may retry incidents")
+        raise InvalidData(Message(errors.UNKNOWN_INCIDENT_KIND, kind=str(kind)),
+                          f"unknown incident kind {kind!r}", {"kind": [Message(UNKNOWN_KIND, kinds=list(KINDS))]})
+    permissions.require(permissions.can_retry_incidents(actor), Message(errors.MAY_NOT_RETRY),
+                        "only hr and admin may retry incidents")
     model = Timer if kind == "timer" else OutboxMessage
     row = session.get(model, id)
     if row is None or (instance_id is not None and row.instance_id != instance_id):
-        raise NotFound(f"no {kind} {id}" + (f" in request {instance_id}" if instance_id is not None else ""))
+        raise NotFound(Message(errors.NO_INCIDENT, kind=kind, id=id, request=instance_id),
+                       f"no {kind} {id}" + (f" in request {instance_id}" if instance_id is not None else ""))
     # Writers of a request's audit chain hold its row lock (as the runtime does), then the job's.
     instance = session.get(Instance, row.instance_id, with_for_update=True) if row.instance_id else None
     row = session.get(model, id, with_for_update=True, populate_existing=True)
     if row.status != "failed":
-        raise Conflict(f"{kind} {id} is {row.status}, not failed")
+        raise Conflict(Message(errors.INCIDENT_NOT_FAILED, kind=kind, id=id, status=row.status),
+                       f"{kind} {id} is {row.status}, not failed")
     if kind == "timer" and instance.status != "running":
-        raise Conflict(f"timer {id} belongs to a request that has ended: it can never fire")
+        raise Conflict(Message(errors.INCIDENT_REQUEST_ENDED, id=id),
+                       f"timer {id} belongs to a request that has ended: it can never fire")
     incident = _incident(kind, row)
     row.status = "waiting" if kind == "timer" else "pending"
     row.attempts, row.next_attempt_at = 0, None

@@ -3,7 +3,7 @@
     Message("form.min_length", min=3)     -> rendered by the web as "Write at least 3 characters."
                                              or "Écrivez au moins 3 caractères."
 
-The web layer (`web/messages.py`) holds the words for every code, in each language, and renders a
+The web layer (`web/messages/`, one catalogue) holds the words for every code, in each language, and renders a
 Message late, in the reader's language; the engine only declares which codes exist. A Message is
 plain data: it compares by value and round-trips through JSON (`as_dict` / `from_dict`, `dumps` /
 `loads`), so it can be stored in a column or an audit event and rendered years later.
@@ -12,7 +12,7 @@ Every code is declared once, with the names of the parameters it may carry, by t
 produces it (`declare("form.min_length", "min")`, next to the code that raises it); `CODES` then
 holds them all once `engine` is imported, and a web test fails if one has no text in French or
 English. To add messages elsewhere in the engine (diff changes, validation problems, mail): declare
-the codes in your module, return `Message(code, **params)`, add the words to `web/messages.py`.
+the codes in your module, return `Message(code, **params)`, add the words to its family in `web/messages/`.
 
 A parameter is JSON (text, number, boolean, None, lists of them) or another Message — a failure's
 `error` may be the code saying why a value could not be stored.

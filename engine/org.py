@@ -10,7 +10,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .credentials import hash_password
+from . import errors
 from .errors import InvalidData
+from .messages import Message
 from .models import Directorate, Organisation, User
 
 ROLES = ("agent", "manager", "project_lead", "hr", "coordinator", "dgs", "ethics", "host_referent",
@@ -26,7 +28,8 @@ def load_organisation_file(session: Session, path: str | Path) -> dict[str, int]
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise InvalidData(f"{path}: not valid YAML: {err}") from None
+        raise InvalidData(Message(errors.ORG_NOT_YAML, path=str(path), detail=str(err)),
+                          f"{path}: not valid YAML: {err}") from None
     return load_organisation(session, document or {})
 
 
@@ -37,7 +40,8 @@ def load_organisation(session: Session, document: dict[str, Any]) -> dict[str, i
     Raises InvalidData naming the entry at fault. Returns counts of what was loaded.
     """
     if not isinstance(document, dict):
-        raise InvalidData("the organisation file must be a mapping with keys directorates, organisations, users")
+        raise InvalidData(Message(errors.ORG_NOT_MAPPING),
+                          "the organisation file must be a mapping with keys directorates, organisations, users")
     for entry in document.get("directorates") or []:
         _require(entry, ("code", "name"), "directorates")
         row = session.scalar(select(Directorate).where(Directorate.code == entry["code"])) or Directorate(code=entry["code"])
@@ -46,8 +50,9 @@ def load_organisation(session: Session, document: dict[str, Any]) -> dict[str, i
     for entry in document.get("organisations") or []:
         _require(entry, ("id", "name", "kind"), "organisations")
         if entry["kind"] not in ORGANISATION_KINDS:
-            raise InvalidData(f"organisations: {entry['id']}: unknown kind {entry['kind']!r}",
-                              {"kind": [f"one of {', '.join(ORGANISATION_KINDS)}"]})
+            raise InvalidData(Message(errors.ORG_UNKNOWN_KIND, organisation=str(entry["id"]), kind=str(entry["kind"])),
+                              f"organisations: {entry['id']}: unknown kind {entry['kind']!r}",
+                              {"kind": [Message(errors.ORG_ONE_OF, options=list(ORGANISATION_KINDS))]})
         row = session.get(Organisation, entry["id"]) or Organisation(id=entry["id"])
         row.name, row.kind = entry["name"], entry["kind"]
         session.add(row)
@@ -72,20 +77,26 @@ def load_organisation(session: Session, document: dict[str, Any]) -> dict[str, i
 
 def _require(entry: Any, keys: tuple[str, ...], section: str) -> None:
     if not isinstance(entry, dict):
-        raise InvalidData(f"{section}: each entry must be a mapping, got {entry!r}")
+        raise InvalidData(Message(errors.ORG_ENTRY_NOT_MAPPING, section=section, entry=repr(entry)),
+                          f"{section}: each entry must be a mapping, got {entry!r}")
     missing = [key for key in keys if not entry.get(key)]
     if missing:
-        raise InvalidData(f"{section}: entry {entry!r} lacks {', '.join(missing)}", {k: ["required"] for k in missing})
+        raise InvalidData(Message(errors.ORG_ENTRY_INCOMPLETE, section=section, entry=repr(entry), missing=missing),
+                          f"{section}: entry {entry!r} lacks {', '.join(missing)}",
+                          {k: [Message(errors.ORG_REQUIRED)] for k in missing})
 
 
 def _apply_user(user: User, entry: dict[str, Any]) -> None:
     roles = [str(r) for r in entry.get("roles") or []]
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise InvalidData(f"users: {user.username}: unknown roles {unknown}", {"roles": [f"unknown: {unknown}"]})
+        raise InvalidData(Message(errors.ORG_UNKNOWN_ROLES, user=user.username, roles=unknown),
+                          f"users: {user.username}: unknown roles {unknown}",
+                          {"roles": [Message(errors.ORG_NOT_A_ROLE, roles=unknown)]})
     status = entry.get("employment_status", "fonctionnaire")
     if status not in EMPLOYMENT_STATUSES:
-        raise InvalidData(f"users: {user.username}: unknown employment_status {status!r}")
+        raise InvalidData(Message(errors.ORG_UNKNOWN_STATUS, user=user.username, status=str(status)),
+                          f"users: {user.username}: unknown employment_status {status!r}")
     user.name = entry["name"]
     user.email = entry.get("email") or f"{user.username}@example.org"
     user.directorate_code = entry.get("directorate")

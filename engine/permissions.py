@@ -27,15 +27,17 @@ from sqlalchemy.sql import Select
 
 from . import forms
 from .errors import PermissionDenied
+from .messages import Message
 from .models import HumanTask, Instance, ProcessVersion, ProposedVersion, TaskCandidate, User
 
 SEE_ALL_ROLES = ("hr", "auditor", "admin")
 SEE_ALL_MISSIONS_ROLES = ("hr", "coordinator", "auditor", "admin")
 
 
-def require(allowed: bool, message: str) -> None:
+def require(allowed: bool, said: Message, message: str) -> None:
+    """PermissionDenied saying `said` (its English `message` for logs) unless `allowed`."""
     if not allowed:
-        raise PermissionDenied(message)
+        raise PermissionDenied(said, message)
 
 
 def can_start(user: User, version: ProcessVersion) -> bool:

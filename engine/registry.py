@@ -12,7 +12,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import audit, clock, permissions, spiff
 from .bundle import BPMN, DMN, Bundle, kind_of
-from .errors import InvalidBundle, NotFound, Problem
+from .errors import MAY_NOT_DEPLOY, NO_PROCESS, InvalidBundle, NotFound, Problem
+from .messages import Message
 from .lru import Lru
 from .models import Instance, ProcessFile, ProcessVersion, User
 from .validation import validate_bundle as _static_problems
@@ -110,7 +111,8 @@ def deploy(session: Session, files: Mapping[str, bytes], actor: User | str, comm
     any file is at fault.
     """
     if isinstance(actor, User):
-        permissions.require(permissions.can_deploy(actor), "only process owners may deploy processes")
+        permissions.require(permissions.can_deploy(actor), Message(MAY_NOT_DEPLOY),
+                            "only process owners may deploy processes")
         actor = actor.username
     files = _named(files)
     digest = checksum(files)
@@ -180,7 +182,8 @@ def get_version(session: Session, key: str, version: int | None = None) -> Proce
         found = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
                                                             ProcessVersion.version == version))
     if found is None:
-        raise NotFound(f"no process {key!r}" + (f" version {version}" if version is not None else ""))
+        raise NotFound(Message(NO_PROCESS, key=key, version=version),
+                       f"no process {key!r}" + (f" version {version}" if version is not None else ""))
     return found
 
 
@@ -197,7 +200,7 @@ def versions_of(session: Session, key: str) -> list[ProcessVersion]:
     versions = list(session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == key)
                                     .order_by(ProcessVersion.version.desc())))
     if not versions:
-        raise NotFound(f"no process {key!r}")
+        raise NotFound(Message(NO_PROCESS, key=key), f"no process {key!r}")
     return versions
 
 

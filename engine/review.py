@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from . import audit, clock, permissions, registry
 from .assignment import parse_expression, split_list
 from .bundle import Bundle
+from . import errors
 from .errors import Conflict, NotFound
+from .messages import Message
 from .models import ProposedFile, ProposedVersion, User
 from .xml import BPMN_NS, CAMUNDA_NS
 
@@ -43,7 +45,8 @@ def submit(session: Session, files: Mapping[str, bytes], actor: User, comment: s
     `created` False); files identical to a version already waiting return that proposal.
     Raises PermissionDenied unless `actor` may deploy, InvalidBundle if a file is at fault.
     """
-    permissions.require(permissions.can_deploy(actor), "only process owners may deploy processes")
+    permissions.require(permissions.can_deploy(actor), Message(errors.MAY_NOT_DEPLOY),
+                        "only process owners may deploy processes")
     files = Bundle.of(files)
     if not four_eyes:
         return registry.deploy(session, files, actor.username, comment)
@@ -79,7 +82,7 @@ def get_proposed(session: Session, proposed_id: int, key: str | None = None) -> 
     """A proposed version (of process `key` when given); NotFound otherwise."""
     found = session.get(ProposedVersion, proposed_id)
     if found is None or (key is not None and found.process_key != key):
-        raise NotFound(f"no proposed version {proposed_id}")
+        raise NotFound(Message(errors.NO_PROPOSED_VERSION, id=proposed_id), f"no proposed version {proposed_id}")
     return found
 
 
@@ -91,7 +94,7 @@ def approve(session: Session, proposed_id: int, reviewer: User, key: str | None 
     today's checks: nothing is deployed, the proposal stays pending).
     """
     proposed = _locked(session, proposed_id, key)
-    permissions.require(permissions.can_approve_version(reviewer, proposed),
+    permissions.require(permissions.can_approve_version(reviewer, proposed), Message(errors.AUTHOR_CANNOT_APPROVE),
                         "the author of a version cannot approve it: another process owner must")
     _still_pending(proposed)
     files = bundle_of(proposed)
@@ -111,7 +114,8 @@ def reject(session: Session, proposed_id: int, reviewer: User, comment: str = ""
     Raises NotFound, PermissionDenied (someone who may not deploy), Conflict (already decided).
     """
     proposed = _locked(session, proposed_id, key)
-    permissions.require(permissions.can_deploy(reviewer), "only process owners may decide on a proposed version")
+    permissions.require(permissions.can_deploy(reviewer), Message(errors.MAY_NOT_DECIDE_VERSION),
+                        "only process owners may decide on a proposed version")
     _still_pending(proposed)
     _decide(proposed, "rejected", reviewer, comment)
     audit.record(session, audit.EventType.PROCESS_REJECTED, reviewer.username, process_key=proposed.process_key,
@@ -147,13 +151,14 @@ def _locked(session: Session, proposed_id: int, key: str | None) -> ProposedVers
     found = session.scalar(select(ProposedVersion).where(ProposedVersion.id == proposed_id).with_for_update()
                            .execution_options(populate_existing=True))
     if found is None or (key is not None and found.process_key != key):
-        raise NotFound(f"no proposed version {proposed_id}")
+        raise NotFound(Message(errors.NO_PROPOSED_VERSION, id=proposed_id), f"no proposed version {proposed_id}")
     return found
 
 
 def _still_pending(proposed: ProposedVersion) -> None:
     if proposed.status != "pending":
-        raise Conflict(f"this version was already {proposed.status}")
+        raise Conflict(Message(errors.VERSION_ALREADY, status=proposed.status),
+                       f"this version was already {proposed.status}")
 
 
 def _decide(proposed: ProposedVersion, status: str, reviewer: User, comment: str) -> None:

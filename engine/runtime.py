@@ -22,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import (assignment, audit, clock, forms, mirror, notifications, org, permissions, phases, spiff, values,
                workflow_cache)
 from .audit import EventType
+from . import errors
 from .errors import Conflict, InvalidData, NotFound, SandboxCrashed
 from .facts import agent_of, facts_for
 from .failures import failure_of
@@ -55,17 +56,20 @@ def start_instance(session: Session, process_key: str, actor: User, data: dict[s
     Raises NotFound (unknown process), PermissionDenied (actor may not start it), InvalidData.
     """
     version = get_version(session, process_key)
-    permissions.require(permissions.can_start(actor, version), "you may not start this process")
+    permissions.require(permissions.can_start(actor, version), Message(errors.MAY_NOT_START),
+                        "you may not start this process")
     data = dict(data or {})
     if not all(isinstance(k, str) for k in data):
-        raise InvalidData("data keys must be strings", {"data": [Message(KEYS_NOT_TEXT)]})
+        raise InvalidData(Message(errors.DATA_KEYS_NOT_TEXT),
+                          "data keys must be strings", {"data": [Message(KEYS_NOT_TEXT)]})
     reserved = [k for k in data if k in RESERVED_KEYS]
     if reserved:
-        raise InvalidData("these fields are set by the engine", {k: [Message(SET_BY_ENGINE)] for k in reserved})
+        raise InvalidData(Message(errors.FIELDS_SET_BY_ENGINE),
+                          "these fields are set by the engine", {k: [Message(SET_BY_ENGINE)] for k in reserved})
     too_long = {k: [Message(TOO_LONG, max=n)] for k, n in (("title", 300), ("agent", 64))
                 if len(str(data.get(k) or "")) > n}  # the sizes of their columns
     if too_long:
-        raise InvalidData("some values are too long", too_long)
+        raise InvalidData(Message(errors.VALUES_TOO_LONG), "some values are too long", too_long)
     spec, subprocess_specs = parsed_specs(version)
     form, partial = spiff.start_form(spec)
     data = forms.validate_submission(form, data, _lookups(session), partial=partial)
@@ -142,7 +146,7 @@ def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "ready", HumanTask.claimed.is_(False))
         .values(assignee=actor.username, claimed=True).execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Conflict("this task was just claimed by someone else")
+        raise Conflict(Message(errors.TASK_TAKEN), "this task was just claimed by someone else")
     session.refresh(task)
     mirror.record_task_event(session, task, EventType.TASK_CLAIMED, actor.username)
     return task
@@ -152,10 +156,11 @@ def release_task(session: Session, task_id: int, actor: User) -> HumanTask:
     """Give a claimed task back to its candidates (the claimer, `hr` or `admin` may)."""
     task = _locked_task(session, task_id, actor)
     if task.status != "ready":
-        raise Conflict("this task is no longer waiting")
+        raise Conflict(Message(errors.TASK_NOT_WAITING), "this task is no longer waiting")
     if not task.claimed:
-        raise Conflict("this task is not claimed")
-    permissions.require(permissions.can_release(actor, task), "only the person who claimed this task may release it")
+        raise Conflict(Message(errors.TASK_NOT_CLAIMED), "this task is not claimed")
+    permissions.require(permissions.can_release(actor, task), Message(errors.MAY_NOT_RELEASE),
+                        "only the person who claimed this task may release it")
     task.assignee, task.claimed = task.default_assignee, False
     mirror.record_task_event(session, task, EventType.TASK_RELEASED, actor.username)
     session.flush()
@@ -165,15 +170,19 @@ def release_task(session: Session, task_id: int, actor: User) -> HumanTask:
 def cancel_instance(session: Session, instance_id: int, actor: User, reason: str) -> Instance:
     """Withdraw (the starter, until approved) or cancel (`hr`, `admin`) a running instance."""
     instance = get_instance(session, instance_id, actor)
-    permissions.require(permissions.can_cancel(actor, instance), "you may not cancel this request"
+    permissions.require(permissions.can_cancel(actor, instance),
+                        Message(errors.MAY_NOT_CANCEL_APPROVED if instance.approved_at else errors.MAY_NOT_CANCEL),
+                        "you may not cancel this request"
                         + (" any more: it has been approved" if instance.approved_at else ""))
     if instance.status != "running":
-        raise Conflict(f"this request is already {instance.status}")
+        raise Conflict(Message(errors.REQUEST_ALREADY, status=instance.status),
+                       f"this request is already {instance.status}")
     if not reason or not str(reason).strip():
-        raise InvalidData("give a reason", {"reason": [Message(REASON_REQUIRED)]})
+        raise InvalidData(Message(errors.REASON_MISSING), "give a reason", {"reason": [Message(REASON_REQUIRED)]})
     _lock(session, instance)
     if instance.status != "running":
-        raise Conflict(f"this request is already {instance.status}")
+        raise Conflict(Message(errors.REQUEST_ALREADY, status=instance.status),
+                       f"this request is already {instance.status}")
     workflow = _load(instance)
     workflow.cancel()
     now = clock.now()
@@ -196,7 +205,7 @@ def get_instance(session: Session, instance_id: int, actor: User) -> Instance:
     """An instance the actor may see; NotFound otherwise (existence is not disclosed)."""
     instance = session.get(Instance, instance_id)
     if instance is None or not permissions.can_see_instance(session, actor, instance):
-        raise NotFound(f"no request {instance_id}")
+        raise NotFound(Message(errors.NO_REQUEST, id=instance_id), f"no request {instance_id}")
     return instance
 
 
@@ -220,7 +229,7 @@ def run_due_timers(session: Session, instance: Instance, actor: str = "system") 
 def _get_task(session: Session, task_id: int, actor: User) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None or not permissions.can_see_task(session, actor, task):
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(Message(errors.NO_TASK, id=task_id), f"no task {task_id}")
     return task
 
 
@@ -253,7 +262,7 @@ def _locked_task(session: Session, task_id: int, actor: User) -> HumanTask:
     row = session.execute(_TASK_INSTANCE_AND_CHAIN_HEAD, {"task_id": task_id}).unique().first()
     task = row[0] if row else None
     if task is None or not permissions.can_see_task(session, actor, task):
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(Message(errors.NO_TASK, id=task_id), f"no task {task_id}")
     audit.remember_head(session, task.instance_id, row.chain_seq, row.chain_hash)
     return task
 
@@ -262,10 +271,10 @@ def _task_for_update(session: Session, task_id: int, actor: User) -> HumanTask:
     """`_locked_task`, if it is still ready and the actor's to do."""
     task = _locked_task(session, task_id, actor)
     if task.status != "ready":
-        raise Conflict(f"this task is already {task.status}")
+        raise Conflict(Message(errors.TASK_ALREADY, status=task.status), f"this task is already {task.status}")
     if task.claimed and task.assignee != actor.username and permissions.is_candidate(actor, task):
-        raise Conflict(f"this task is claimed by {task.assignee}")
-    permissions.require(permissions.can_act(actor, task), "this task is not yours to do")
+        raise Conflict(Message(errors.TASK_CLAIMED_BY, user=task.assignee), f"this task is claimed by {task.assignee}")
+    permissions.require(permissions.can_act(actor, task), Message(errors.NOT_YOUR_TASK), "this task is not yours to do")
     return task
 
 
@@ -281,7 +290,7 @@ def _load(instance: Instance) -> BpmnWorkflow:
 def _refuse_own_decision(actor: User, task: HumanTask, task_spec) -> None:
     """Nobody decides on their own request, whatever the assignment says (permissions)."""
     permissions.require(not permissions.decides_own_request(actor, task, _concerned(task.instance, task_spec)),
-                        "you may not decide on a request that concerns you")
+                        Message(errors.OWN_REQUEST), "you may not decide on a request that concerns you")
 
 
 def _concerned(instance: Instance, task_spec) -> set[str]:
@@ -315,16 +324,18 @@ def _check_quota(budget: values.DataBudget, current: dict[str, Any], changes: di
     try:
         budget.update(current, changes)
     except values.TooLarge as err:
-        raise InvalidData(str(err), {err.field or "data": [Message(TOO_MUCH_DATA, limit_kb=err.limit // 1024)]})
+        raise InvalidData(Message(errors.DATA_TOO_LARGE, size_kb=err.size // 1024, limit_kb=err.limit // 1024),
+                          str(err), {err.field or "data": [Message(TOO_MUCH_DATA, limit_kb=err.limit // 1024)]})
     except values.NotJson as err:
-        raise InvalidData(f"the value of {err.field} cannot be stored", {err.field: [err.reason]})
+        raise InvalidData(Message(errors.VALUE_NOT_STORABLE, field=err.field),
+                          f"the value of {err.field} cannot be stored", {err.field: [err.reason]})
 
 
 def _spiff_task(workflow: BpmnWorkflow, task: HumanTask):
     from uuid import UUID
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
-        raise Conflict("this task is no longer waiting")
+        raise Conflict(Message(errors.TASK_NOT_WAITING), "this task is no longer waiting")
     return spiff_task
 
 
@@ -482,4 +493,5 @@ def _conflict_if_changed_meanwhile():
     try:
         yield
     except (StaleDataError, IntegrityError):
-        raise Conflict("this request was changed by someone else at the same moment; reload and try again") from None
+        raise Conflict(Message(errors.CHANGED_MEANWHILE),
+                       "this request was changed by someone else at the same moment; reload and try again") from None

@@ -17,7 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import clock, permissions
-from .errors import NotFound
+from .errors import MAY_NOT_DEPLOY, NO_STAGED_UPLOAD, NotFound
+from .messages import Message
 from .models import StagedFile, StagedUpload, User
 
 __all__ = ["KEEP", "discard_staged_upload", "get_staged_upload", "purge_staged_uploads", "stage_upload"]
@@ -34,7 +35,8 @@ def stage_upload(session: Session, actor: User, files: Mapping[str, bytes], comm
     Purges the staged uploads older than `keep` on the way. Raises PermissionDenied unless
     `actor` may deploy.
     """
-    permissions.require(permissions.can_deploy(actor), "only process owners may deploy processes")
+    permissions.require(permissions.can_deploy(actor), Message(MAY_NOT_DEPLOY),
+                        "only process owners may deploy processes")
     purge_staged_uploads(session, keep=keep)
     staged = StagedUpload(token=secrets.token_urlsafe(18), owner=actor.username, comment=comment or "",
                           created_at=clock.now(),
@@ -51,7 +53,7 @@ def get_staged_upload(session: Session, token: str, actor: User, *, keep: timede
     if token and len(token) <= 64 and not set(token) - _TOKEN_CHARS:
         staged = session.scalar(select(StagedUpload).where(StagedUpload.token == token))
     if staged is None or staged.owner != actor.username or staged.created_at < clock.now() - keep:
-        raise NotFound("no such staged upload")
+        raise NotFound(Message(NO_STAGED_UPLOAD), "no such staged upload")
     return staged
 
 

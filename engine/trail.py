@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from . import permissions
 from .models import AuditEvent, User
 from .audit import Verification, verify
+from .errors import MAY_NOT_READ_AUDIT
+from .messages import Message
 from .queries import Page, audit_events, audit_query
 
 #: events fetched from the database at a time
@@ -62,4 +64,5 @@ def check_audit_chain(session: Session, reader: User, instance_id: int | None = 
 
 
 def _may_read(reader: User) -> None:
-    permissions.require(permissions.can_read_audit(reader), "only auditors and administrators read the audit")
+    permissions.require(permissions.can_read_audit(reader), Message(MAY_NOT_READ_AUDIT),
+                        "only auditors and administrators read the audit")

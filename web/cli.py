@@ -12,7 +12,14 @@ from flask.cli import FlaskGroup, with_appcontext
 from engine import (InvalidBundle, InvalidData, bundles_in, deploy, load_organisation_file, setup_lock, unit_of_work,
                     upgrade_schema)
 
-from .messages import api_text
+from .messages import api_text, say
+
+
+def _in_english(said) -> str:
+    """What the engine said, in words, in the command line's language: English."""
+    from flask_babel import force_locale
+    with force_locale("en"):
+        return say(said)
 
 
 def _create_app_without_setup():
@@ -54,7 +61,7 @@ def org_load(path):
         with unit_of_work(current_app.extensions["passerelle.sessions"]) as session:
             counts = load_organisation_file(session, path)
     except InvalidData as err:
-        raise click.ClickException(err.message) from None
+        raise click.ClickException(_in_english(err.said)) from None
     click.echo(f"loaded {counts['users']} users ({counts['deactivated']} deactivated), "
                f"{counts['directorates']} directorates, {counts['organisations']} organisations")
 
@@ -80,11 +87,8 @@ def deploy_command(paths, comment, actor):
                 label = f"{result.version.process_key} v{result.version.version}"
         except InvalidBundle as err:
             failed = True
-            from flask_babel import force_locale
-            from .pages.deploy_texts import problem_text
-            with force_locale("en"):
-                for p in err.problems:
-                    click.echo(f"{p.file}:{p.line or '-'}: {p.element or ''} {problem_text(p)}", err=True)
+            for p in err.problems:
+                click.echo(f"{p.file}:{p.line or '-'}: {p.element or ''} {_in_english(p)}", err=True)
             continue
         click.echo(f"{name}: {'deployed' if result.created else 'unchanged'} {label}")
     if failed:
@@ -196,7 +200,7 @@ def incidents_retry(ref, actor):
                 raise click.ClickException(f"no active user {actor!r}")
             incident = retry_incident(session, *parse_incident_ref(ref), user)
     except PasserelleError as err:
-        raise click.ClickException(err.message) from None
+        raise click.ClickException(_in_english(err.said)) from None
     click.echo(f"{incident.ref} re-armed; the next worker pass will try it again")
 
 

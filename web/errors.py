@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from engine import Conflict, ForbiddenCode, InvalidBundle, InvalidData, NotFound, PasserelleError, PermissionDenied
 
-from .messages import api_text
+from .messages import api_text, problem_text
 
 STATUS = {
     NotFound: 404,
@@ -29,6 +29,5 @@ def field_errors(error: PasserelleError, words: Callable[[Any], str] = api_text)
     if isinstance(error, InvalidData):
         return {field: [words(m) for m in messages] for field, messages in error.errors.items()} or None
     if isinstance(error, InvalidBundle):
-        from .pages.deploy_texts import problem_text  # the pages package imports this module
         return {"files": [f"{p.file}{':' + str(p.line) if p.line else ''}: {problem_text(p)}" for p in error.problems]}
     return None

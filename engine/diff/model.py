@@ -45,7 +45,7 @@ class Change:
         return {**asdict(self), "params": dict(self.params)}
 
 
-#: Every Change code, with its parameters ([optional] in brackets; see web/pages/deploy_texts.py).
+#: Every Change code, with its parameters ([optional] in brackets; see web/messages/uploads.py).
 #: Any change may also carry the prefixes `field` (a form field), `side` + `column` (a DMN column).
 CHANGE_CODES: dict[str, tuple[str, ...]] = {
     "element.added": ("kind", "element", "[lane]"),

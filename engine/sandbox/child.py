@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from .. import clock
-from ..errors import ForbiddenCode
+from ..errors import SANDBOX_DATA_TOO_LARGE, SANDBOX_TOO_MUCH_MEMORY, ForbiddenCode
+from ..messages import Message
 from . import wire
 from .budget import FILENAME, tick
 from .environment import SandboxedEnvironment
@@ -90,7 +91,8 @@ def _evaluate(request: dict, inp: BinaryIO, out: BinaryIO) -> str:
         if before.get(name) != text:
             changed[name] = text
     if sum(len(text) for text in changed.values()) > limit:
-        raise ForbiddenCode(f"result too large: the script's data is more than {limit} bytes (the limit is {limit})")
+        raise ForbiddenCode(Message(SANDBOX_DATA_TOO_LARGE, limit=limit), None,
+                            f"result too large: the script's data is more than {limit} bytes (the limit is {limit})")
     deleted = [name for name in before if name not in data]
     assigned = ",".join(f"{json.dumps(name)}:{text}" for name, text in changed.items())
     return f'{{"set":{{{assigned}}},"deleted":{json.dumps(deleted)}}}'
@@ -109,12 +111,13 @@ def serve(memory_bytes: int, inp: BinaryIO, out: BinaryIO) -> None:
             with clock.frozen_at(datetime.fromisoformat(request["now"])):
                 reply = _evaluate(request, inp, out)
         except ForbiddenCode as err:
-            reply = json.dumps({"refused": err.message, "line": err.line})
+            reply = json.dumps({"refused": err.message, "said": err.said.as_dict(), "line": err.line})
         except SyntaxError as err:
             reply = json.dumps({"syntax": str(err.msg), "line": err.lineno})
         except MemoryError:
-            reply = json.dumps({"refused": f"evaluation used more than {memory_bytes // 2**20} MiB of memory",
-                                "line": None})
+            mib = memory_bytes // 2**20
+            reply = json.dumps({"refused": f"evaluation used more than {mib} MiB of memory",
+                                "said": Message(SANDBOX_TOO_MUCH_MEMORY, mib=mib).as_dict(), "line": None})
         except Exception as err:  # the diagram's own error: handed back to be reported as such
             reply = _error(err)
         _send(out, reply)

@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .. import clock
 from ..errors import ForbiddenCode
+from ..messages import Message
 from . import isolation, timer_bounds, wire
 from .budget import FILENAME, Budget, Limits, active_budget, configured, refuse
 from .cheap import is_cheap
@@ -150,7 +151,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
                    "time_limit": limits.time_limit, "result_bytes": limits.result_bytes}
         answer = isolation.pool(limits).run(request, self.functions)
         if "refused" in answer:
-            raise ForbiddenCode(answer["refused"], answer.get("line"))
+            said = Message.from_dict(answer["said"]) if "said" in answer else answer["refused"]
+            raise ForbiddenCode(said, answer.get("line"), answer["refused"])
         if "syntax" in answer:
             raise SyntaxError(answer["syntax"], (FILENAME, answer.get("line"), None, None))
         if "error" in answer:

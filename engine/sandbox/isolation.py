@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..errors import ForbiddenCode, SandboxCrashed
+from ..errors import (SANDBOX_CRASHED, SANDBOX_RESULT_TOO_LARGE, SANDBOX_TOO_SLOW, ForbiddenCode,
+                      SandboxCrashed)
+from ..messages import Message
 from . import wire
 from .budget import GRACE, Limits
 
@@ -91,7 +93,8 @@ class _Process:
                 raise _Crashed(self.exit_reason())
             self.buffer += chunk
             if len(self.buffer) > limit + 1000:  # the answer's own keys and punctuation
-                raise ForbiddenCode(f"result too large: more than {limit} bytes of data")
+                raise ForbiddenCode(Message(SANDBOX_RESULT_TOO_LARGE, limit=limit), None,
+                                    f"result too large: more than {limit} bytes of data")
         line = bytes(self.buffer[:end])
         del self.buffer[:end + 1]
         return json.loads(line)
@@ -165,12 +168,15 @@ class Pool:
                     return message
                 process.send(_call(functions, message))
         except _Overrun:
-            raise SandboxCrashed(f"evaluation exceeded {time_limit:g} s") from None
+            raise SandboxCrashed(Message(SANDBOX_TOO_SLOW, seconds=f"{time_limit:g}"), None,
+                                 f"evaluation exceeded {time_limit:g} s") from None
         except _Crashed as crash:
             reason = str(crash)
             if "SIGXCPU" in reason:
-                raise SandboxCrashed(f"evaluation exceeded {time_limit:g} s") from None
-            raise SandboxCrashed(f"evaluation crashed its sandbox process ({reason}): too deep, too large "
+                raise SandboxCrashed(Message(SANDBOX_TOO_SLOW, seconds=f"{time_limit:g}"), None,
+                                     f"evaluation exceeded {time_limit:g} s") from None
+            raise SandboxCrashed(Message(SANDBOX_CRASHED, detail=reason), None,
+                                 f"evaluation crashed its sandbox process ({reason}): too deep, too large "
                                  "or too slow") from None
         finally:
             self._release(process, healthy)

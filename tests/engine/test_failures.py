@@ -28,7 +28,8 @@ def test_a_script_error_names_the_step_the_line_and_its_code():
 
 def test_code_refused_while_running_names_its_line_too():
     failure = failure_in(script="problems = []\nshare = 'x' * 10 ** 8")
-    assert failure.code == "failure.forbidden_code" and failure.params["error"].startswith("result too large")
+    assert failure.code == "failure.forbidden_code" and failure.params["error"].code == "sandbox.refused"
+    assert failure.params["error"].params["detail"].startswith("result too large")
     assert (failure.params["bpmn_id"], failure.params["line"], failure.params["source"]) == (
         "prepare", 2, "share = 'x' * 10 ** 8")
 

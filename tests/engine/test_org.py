@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import InvalidData, find_user, load_organisation, unit_of_work
+from engine import InvalidData, Message, find_user, load_organisation, unit_of_work
 from engine.credentials import authenticate
 from engine.models import User
 from engine.org import ROLES
@@ -36,13 +36,20 @@ def test_reload_upserts_and_deactivates_missing_users(org_sessions):
         assert authenticate(s, "nadia", "new") is not None
 
 
-@pytest.mark.parametrize("document, fragment", [
-    ({"users": [{"username": "x"}]}, "lacks name"),
-    ({"users": [{"username": "x", "name": "X", "roles": ["pope"]}]}, "unknown roles"),
-    ({"organisations": [{"id": "o", "name": "O", "kind": "club"}]}, "unknown kind"),
-    ({"users": ["just a string"]}, "must be a mapping"),
+@pytest.mark.parametrize("document, fragment, said", [
+    ({"users": [{"username": "x"}]}, "lacks name",
+     Message("org.entry_incomplete", section="users", entry="{'username': 'x'}", missing=["name"])),
+    ({"users": [{"username": "x", "name": "X", "roles": ["pope"]}]}, "unknown roles",
+     Message("org.unknown_roles", user="x", roles=["pope"])),
+    ({"organisations": [{"id": "o", "name": "O", "kind": "club"}]}, "unknown kind",
+     Message("org.unknown_kind", organisation="o", kind="club")),
+    ({"users": ["just a string"]}, "must be a mapping",
+     Message("org.entry_not_mapping", section="users", entry="'just a string'")),
+    ({"users": [{"username": "x", "name": "X", "employment_status": "pirate"}]}, "unknown employment_status",
+     Message("org.unknown_status", user="x", status="pirate")),
 ])
-def test_bad_entries_are_refused_with_a_message_naming_them(org_sessions, document, fragment):
+def test_bad_entries_are_refused_with_a_message_naming_them(org_sessions, document, fragment, said):
     with unit_of_work(org_sessions) as s:
-        with pytest.raises(InvalidData, match=fragment):
+        with pytest.raises(InvalidData, match=fragment) as refused:
             load_organisation(s, document)
+    assert refused.value.said == said  # the code and what it names, for the web to word

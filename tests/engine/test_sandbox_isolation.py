@@ -58,7 +58,8 @@ def assert_still_serving(sessions) -> None:
 def test_hashing_240000_nested_tuples_fails_the_request_not_the_server(attacks, kind, step):
     failure = failure_of(attack(attacks, kind))
     assert failure.code == "failure.forbidden_code"
-    assert failure.params["error"].startswith("evaluation crashed its sandbox process (killed by SIGSEGV)")
+    assert failure.params["error"].code == "sandbox.crashed"  # its words: "the code stopped its sandbox (...)"
+    assert failure.params["error"].params["detail"].startswith("killed by SIGSEGV")
     assert failure.params["bpmn_id"] == step
     assert_still_serving(attacks)
 
@@ -68,7 +69,8 @@ def test_a_string_repeated_a_thousand_times_counts_at_its_real_size(attacks, kin
     started = time.monotonic()
     failure = failure_of(attack(attacks, kind))
     assert failure.code == "failure.forbidden_code"
-    assert failure.params["error"] == f"result too large: {name} is more than 1000000 bytes of data"
+    assert failure.params["error"] == Message("sandbox.refused",
+                                              detail=f"result too large: {name} is more than 1000000 bytes of data")
     assert failure.params["bpmn_id"] == step
     assert time.monotonic() - started < 5
     assert_still_serving(attacks)
@@ -78,7 +80,8 @@ def test_one_long_builtin_call_is_stopped_at_the_time_limit(attacks):
     started = time.monotonic()
     failure = failure_of(attack(attacks, "builtin"))
     elapsed = time.monotonic() - started
-    assert failure.code == "failure.forbidden_code" and failure.params["error"] == f"evaluation exceeded {TIME_LIMIT:g} s"
+    assert failure.code == "failure.forbidden_code" and failure.params["error"] == \
+        Message("sandbox.too_slow", seconds=f"{TIME_LIMIT:g}")
     assert (failure.params["step"], failure.params["bpmn_id"]) == ("Compare", "compare")
     assert elapsed < TIME_LIMIT + GRACE + 2  # the call alone would take many seconds
     assert_still_serving(attacks)

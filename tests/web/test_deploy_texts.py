@@ -11,16 +11,14 @@ from flask_babel import force_locale
 
 from engine import (CHANGE_CODES, CHANGE_FACTS, CODE_KINDS, PROBLEM_CODES, PROCESSES_DIR, Change, Problem,
                     diff_bundles, validate_bundle)
-from web.pages import deploy_texts
-from web.pages.deploy_texts import change_text, problem_text
+from web.messages import WEB_PROBLEM_CODES, change_text, problem_text
+from web.messages import uploads as deploy_texts
 
 from tests.engine.test_diff import B, C, edited, find, invoice_bundle
 
 from .page_client import Person, text_of
 from .test_pages_i18n import TRANSLATIONS
 
-#: problems the web itself finds in an upload (names of files), before the engine sees it
-WEB_PROBLEM_CODES = {"upload.unnamed": (), "upload.twice": ()}
 
 def french_catalogue() -> dict[str, str]:
     with open(TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po", "rb") as po:
@@ -41,7 +39,7 @@ def msgid(text) -> str:
 def test_every_code_has_english_and_french(app, codes, texts):
     french = french_catalogue()
     with app.test_request_context():
-        assert sorted(set(codes) - set(texts)) == [], "add their English to web/pages/deploy_texts.py"
+        assert sorted(set(codes) - set(texts)) == [], "add their English to web/messages/uploads.py"
         assert sorted(set(texts) - set(codes)) == [], "texts for codes the engine no longer writes"
         untranslated = sorted(msgid(texts[code]) for code in codes if msgid(texts[code]) not in french)
     assert untranslated == [], "add their French to web/translations/fr/LC_MESSAGES/messages.po"

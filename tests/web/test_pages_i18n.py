@@ -106,3 +106,14 @@ def test_the_committed_mo_is_compiled_from_the_po():
     expected, committed = translations_of(po), translations_of(mo)
     assert len(expected) > 100
     assert committed == expected, "run: pybabel compile -d web/translations"
+
+
+@pytest.mark.parametrize("language, said, not_said", [
+    ("fr", "Il n’y a pas de demande n° 987654, ou vous ne pouvez pas la voir.", ["no request", "There is no"]),
+    ("en", "There is no request no. 987654, or it is not one you can see.", ["no request 987654", "Il n’y a"]),
+])
+def test_what_the_engine_refuses_is_said_in_the_readers_language(client, language, said, not_said):
+    """An engine error's page words its code (NotFound: error.no_request), never the engine's log text."""
+    text = Person(client, "nadia", language=language).text("/requests/987654", status=404)
+    assert said in text
+    assert not any(words in text for words in not_said)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
-from engine import check_audit_chain, permissions, search_audit
+from engine import Message, check_audit_chain, permissions, search_audit
 
 from .. import db
 from ..audit_export import trail_download
@@ -21,7 +21,8 @@ blp = ApiBlueprint("api_audit", __name__, url_prefix="/api/v1/audit",
 @blp.before_request
 def _auditors_only() -> None:
     # runs after the token check (registered later on the same blueprint)
-    permissions.require(permissions.can_read_audit(g.api_user), "only auditors and administrators read the audit")
+    permissions.require(permissions.can_read_audit(g.api_user), Message("error.may_not_read_audit"),
+                        "only auditors and administrators read the audit")
 
 
 def _filters(args) -> dict:

@@ -21,6 +21,7 @@ from werkzeug.routing import RequestRedirect
 from engine import InvalidBundle, PasserelleError
 
 from ..errors import field_errors, status_of
+from ..messages import api_text, problem_as_dict, problem_text
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,11 @@ def handle_http(error: HTTPException):
 
 def handle_engine(error: PasserelleError):
     if isinstance(error, InvalidBundle):
-        from ..pages.deploy_texts import problem_as_dict, problem_text
         with force_locale("en"):  # the API speaks English
             first = problem_text(error.problems[0]) if error.problems else "invalid files"
             return error_response(status_of(error), f"{len(error.problems)} problem(s) in the uploaded files: {first}",
                                   field_errors(error), problems=[problem_as_dict(p) for p in error.problems])
-    return error_response(status_of(error), error.message, field_errors(error))
+    return error_response(status_of(error), api_text(error.said), field_errors(error))
 
 
 def handle_concurrent(error: Exception):

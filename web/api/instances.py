@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, g
 
-from engine import cancel_instance, get_instance, permissions, queries, retry_incident, start_instance
+from engine import Message, cancel_instance, get_instance, permissions, queries, retry_incident, start_instance
 
 from .. import db
 from ..diagrams import render_svg
@@ -75,7 +75,8 @@ def retry(instance_id, kind, incident_id):
     """
     session = db.session()
     instance = get_instance(session, instance_id, g.api_user)
-    permissions.require(permissions.can_retry_incidents(g.api_user), "only hr and admin may retry incidents")
+    permissions.require(permissions.can_retry_incidents(g.api_user), Message("error.may_not_retry"),
+                        "only hr and admin may retry incidents")
     retry_incident(session, kind, incident_id, g.api_user, instance_id=instance.id)
     return representations.instance(session, g.api_user, instance)
 

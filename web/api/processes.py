@@ -6,11 +6,11 @@ from pathlib import Path
 
 from flask import current_app, g, jsonify, send_file
 
-from engine import (InvalidBundle, Problem, ProposedVersion, approve, get_proposed, get_version, list_processes,
-                    pending_versions, permissions, reject, submit, validate, versions_of)
+from engine import (InvalidBundle, Message, Problem, ProposedVersion, approve, get_proposed, get_version,
+                    list_processes, pending_versions, permissions, reject, submit, validate, versions_of)
 
 from .. import db
-from ..pages.deploy_texts import problem_as_dict
+from ..messages import problem_as_dict
 from ..downloads import content_disposition
 from . import errors, representations
 from .base import ApiBlueprint
@@ -88,7 +88,8 @@ def _uploaded(files) -> tuple[dict[str, bytes], list[Problem]]:
 @responds(*errors.COMMON, 403, 413)
 def validate_bundle(upload):
     """Check a BPMN file and its DMN files without deploying them: every problem, located (`process_owner`)."""
-    permissions.require(permissions.can_deploy(g.api_user), "only process owners may check process files")
+    permissions.require(permissions.can_deploy(g.api_user), Message("error.may_not_check_files"),
+                        "only process owners may check process files")
     bundle, problems = _uploaded(upload["files"])
     if not problems:
         problems = validate(bundle)
@@ -107,7 +108,8 @@ def deploy_bundle(upload):
     """Deploy a BPMN file and its DMN files as the next version of their process (`process_owner`);
     with four eyes on deploys, propose it for another process owner's approval instead."""
     actor = g.api_user
-    permissions.require(permissions.can_deploy(actor), "only process owners may deploy processes")
+    permissions.require(permissions.can_deploy(actor), Message("error.may_not_deploy"),
+                        "only process owners may deploy processes")
     bundle, problems = _uploaded(upload["files"])
     if problems:
         raise InvalidBundle(problems)
@@ -128,7 +130,8 @@ def deploy_bundle(upload):
 def list_pending(key):
     """The versions of a process proposed and waiting for approval, oldest first (`process_owner`)."""
     actor = g.api_user
-    permissions.require(permissions.can_deploy(actor), "only process owners may see proposed versions")
+    permissions.require(permissions.can_deploy(actor), Message("error.may_not_see_proposals"),
+                        "only process owners may see proposed versions")
     return [representations.proposed_version(actor, p) for p in pending_versions(db.session(), key)]
 
 
@@ -138,7 +141,8 @@ def list_pending(key):
 def get_pending(key, proposed_id):
     """One proposed version, waiting or decided (`process_owner`)."""
     actor = g.api_user
-    permissions.require(permissions.can_deploy(actor), "only process owners may see proposed versions")
+    permissions.require(permissions.can_deploy(actor), Message("error.may_not_see_proposals"),
+                        "only process owners may see proposed versions")
     return representations.proposed_version(actor, get_proposed(db.session(), proposed_id, key))
 
 
@@ -147,7 +151,8 @@ def get_pending(key, proposed_id):
 @responds(*errors.COMMON, 403, 404)
 def get_pending_bpmn(key, proposed_id):
     """The BPMN XML of a proposed version, byte for byte (`process_owner`)."""
-    permissions.require(permissions.can_deploy(g.api_user), "only process owners may see proposed versions")
+    permissions.require(permissions.can_deploy(g.api_user), Message("error.may_not_see_proposals"),
+                        "only process owners may see proposed versions")
     bpmn = get_proposed(db.session(), proposed_id, key).bpmn_file
     response = send_file(io.BytesIO(bpmn.content), mimetype="application/xml", conditional=False, etag=False)
     response.headers["Content-Disposition"] = content_disposition(bpmn.filename, "inline")
@@ -159,7 +164,8 @@ def get_pending_bpmn(key, proposed_id):
 @responds(*errors.COMMON, 403, 404, 409, 422)
 def approve_pending(key, proposed_id):
     """Approve a proposed version, which deploys it: another process owner than its author, or an admin."""
-    permissions.require(permissions.can_deploy(g.api_user), "only process owners may approve a version")
+    permissions.require(permissions.can_deploy(g.api_user), Message("error.may_not_approve_version"),
+                        "only process owners may approve a version")
     session = db.session()
     approve(session, proposed_id, g.api_user, key)  # never its author's (engine.permissions)
     return _detail(key)
@@ -172,6 +178,7 @@ def approve_pending(key, proposed_id):
 def reject_pending(args, key, proposed_id):
     """Reject a proposed version, saying why (`process_owner`; its author withdraws it the same way)."""
     actor = g.api_user
-    permissions.require(permissions.can_deploy(actor), "only process owners may decide on a proposed version")
+    permissions.require(permissions.can_deploy(actor), Message("error.may_not_decide_version"),
+                        "only process owners may decide on a proposed version")
     rejected = reject(db.session(), proposed_id, actor, args["comment"], key)
     return representations.proposed_version(actor, rejected)

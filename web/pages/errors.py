@@ -14,7 +14,7 @@ from werkzeug.exceptions import Forbidden, HTTPException
 from engine import PasserelleError
 
 from .. import errors as error_map
-from ..messages import readable
+from ..messages import readable, say
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def render_error(code: int, detail: str | None = None, field_errors: dict | None
 
 def engine_error(error: PasserelleError):
     code = error_map.status_of(error)
-    return render_error(code, field_errors=error_map.field_errors(error, words=readable))
+    return render_error(code, detail=say(error.said), field_errors=error_map.field_errors(error, words=readable))
 
 
 def http_error(error: HTTPException):

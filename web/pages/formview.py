@@ -3,7 +3,7 @@
 Each field becomes one widget: a text line or a text box, a number, a date picker, Yes/No
 buttons (a question) or a check box (a statement to agree with), radio buttons or a list for a
 choice, a list of people or of host organisations. Errors from the engine's validation (Messages)
-are put in plain words next to their field (web/messages.py), and the values typed are kept.
+are put in plain words next to their field (web.messages), and the values typed are kept.
 """
 from __future__ import annotations
 

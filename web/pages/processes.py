@@ -19,7 +19,7 @@ from .. import db
 from ..diagrams import has_layout, render_svg
 from ..downloads import content_disposition
 from ..security import current_actor
-from .deploy_texts import change_text, problem_text
+from ..messages import change_text, problem_text
 from .errors import Refused
 from .labels import CHANGE_CATEGORY_LABELS, CHANGE_KIND_LABELS
 from .people import people

@@ -1,27 +1,26 @@
-"""The words for every code the engine says (`engine.Message`), in two registers:
-
-- `say(message)`: for people — pages (and anything a person reads), in the reader's language
-  through Flask-Babel; each entry is evaluated when rendered, so the locale is the request's.
-- `api_text(message)`: the JSON API's wording, plain English, a contract clients match on (what
-  the API has always answered, e.g. "this field is required", "must be at least 1").
-
-Every code in `engine.MESSAGE_CODES` has an entry in both (tests/web/test_messages.py). A new code:
-declare it in the engine, add its words here, its French to messages.po.
-"""
+"""The words of what the engine says about requests: forms, data, values, failures, incidents, the
+audit chain. `PAGE` for people (Flask-Babel, the request's language), `API` the JSON API's English."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from flask_babel import gettext as _
 
-from engine import Message, stored_failure
+from engine import Message
 
 Params = dict[str, Any]
 
 
 def _words(value: Any) -> str:
     """A parameter as people read it: a nested Message in words, anything else as text."""
+    from . import say
     return say(value) if isinstance(value, Message) else str(value)
+
+
+def _api(value: Any) -> Any:
+    """A parameter as the API writes it: a nested Message in the API's words."""
+    from . import api_text
+    return api_text(value) if isinstance(value, Message) else value
 
 
 def _where(p: Params, text: str) -> str:
@@ -102,7 +101,7 @@ PAGE: dict[str, Callable[[Params], str]] = {
 
 def _api_failure(prefix: str) -> Callable[[Params], str]:
     def words(p: Params) -> str:
-        text = f"{prefix} {api_text(p['error']) if isinstance(p.get('error'), Message) else p.get('error', '')}"
+        text = f"{prefix} {_api(p.get('error', ''))}"
         if p.get("bpmn_id"):
             text += f" — step «{p.get('step')}» ({p['bpmn_id']})"
             if p.get("line"):
@@ -113,7 +112,7 @@ def _api_failure(prefix: str) -> Callable[[Params], str]:
 
 def _api_format(template: str) -> Callable[[Params], str]:
     def words(p: Params) -> str:
-        return template.format(**{k: api_text(v) if isinstance(v, Message) else
+        return template.format(**{k: _api(v) if isinstance(v, Message) else
                                   ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in p.items()})
     return words
 
@@ -173,38 +172,3 @@ API: dict[str, Callable[[Params], str]] = {
     "failure.step_failed": _api_failure("the process could not go on:"),
 }
 
-
-def say(message: Message | None, **names: Any) -> str:
-    """`message` in words for the reader, in the request's language ("" for None).
-
-    `names` replace parameters by what the reader knows them as (a field's label for its id).
-    """
-    if message is None:
-        return ""
-    return PAGE[message.code]({**message.params, **names})
-
-
-def api_text(message: Message | str | None) -> str | None:
-    """`message` in the API's English; text passes through (None stays None)."""
-    if not isinstance(message, Message):
-        return message
-    return API[message.code](message.params)
-
-
-def readable(message: Message | str) -> str:
-    """A Message in the reader's words; text (already words) as it is."""
-    return say(message) if isinstance(message, Message) else str(message)
-
-
-def page_errors(errors: dict[str, list[Message | str]] | None) -> dict[str, list[str]]:
-    """An InvalidData's field errors in the reader's words."""
-    return {field: [readable(m) for m in messages] for field, messages in (errors or {}).items()}
-
-
-def event_data(event_type: str, data: dict[str, Any] | None) -> dict[str, Any]:
-    """An audit event's data as the API and the downloads show it: the Messages it stores (why a
-    request failed) in the API's English, as they were written before they had codes."""
-    data = dict(data or {})
-    if event_type == "instance_failed" and isinstance(data.get("message"), dict):
-        data["message"] = api_text(stored_failure(data["message"]))
-    return data

@@ -1,9 +1,10 @@
-"""Words for what the engine says in codes about an upload: validation problems and diff changes.
+"""The words of what the engine says in codes about an upload: validation problems and diff changes.
 
 The engine returns `Problem(file, line, element, code, params)` and `Change(category, element_id,
 change, code, params)`; these texts, one per code with named placeholders, say them in the
-reader's language. tests/web/test_deploy_texts.py checks that every code the engine declares
-(engine.PROBLEM_CODES, engine.CHANGE_CODES) has its text here, in English and in French.
+reader's language (`web.messages.say` is the entry point). tests/web/test_deploy_texts.py checks
+that every code the engine declares (engine.PROBLEM_CODES, engine.CHANGE_CODES) has its text here,
+in English and in French. The API's problems are these same words in English.
 """
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ CODE_KIND_TEXTS = {
 FLOW_END_TEXTS = {"sourceRef": _l("sourceRef"), "targetRef": _l("targetRef")}
 
 
-def say(texts: Mapping, code: str, params: Mapping[str, object]) -> str:
+def _fill(texts: Mapping, code: str, params: Mapping[str, object]) -> str:
     """The text of `code` in the reader's language with `params` in its placeholders; a code
     without a text is shown as is (never a 500)."""
     text = texts.get(code)
@@ -111,8 +112,8 @@ def problem_text(problem: Problem) -> str:
     if problem.code == "code.refused" and not params.get("expression"):  # a script: too long to quote
         return str(_CODE_REFUSED) % params
     if problem.code in _IN_NAMESPACE and params.get("namespace"):
-        return say(_IN_NAMESPACE, problem.code, params)
-    return say(PROBLEM_TEXTS, problem.code, params)
+        return _fill(_IN_NAMESPACE, problem.code, params)
+    return _fill(PROBLEM_TEXTS, problem.code, params)
 
 
 def problem_as_dict(problem: Problem, language: str | None = None) -> dict:
@@ -214,7 +215,7 @@ def change_text(change: Change) -> str:
     elif code in _WITH_CONDITION and params.get("condition"):
         texts = _WITH_CONDITION
     elif code.startswith("fact."):
-        params["fact"] = say(FACT_TEXTS, str(params["fact"]), {"name": params.get("name", "")})
+        params["fact"] = _fill(FACT_TEXTS, str(params["fact"]), {"name": params.get("name", "")})
         if params.get("style") in ("kind", "yesno"):
             words = KIND_TEXTS if params["style"] == "kind" else YES_NO
             for key in ("value", "before", "after"):
@@ -224,7 +225,7 @@ def change_text(change: Change) -> str:
             texts = _NO_VALUE
     elif code in ("rule.cell_changed", "rule.annotation_changed"):
         params["rule"] = str(_RULE_MOVED if params.get("was_row") else _RULE) % params
-    text = say(texts, code, params)
+    text = _fill(texts, code, params)
     if code.startswith("fact.") and "field" in change.params:
         return str(_OF_FIELD) % {"field": change.params["field"], "change": text}
     if code.startswith("fact.") and "column" in change.params:
