@@ -48,7 +48,7 @@ def trail_download(reader, fmt: str, stem: str, *, bom: bool = False, **filters)
         session.close()
         raise
     lines = csv_lines(events, bom) if fmt == "csv" else json_lines(events)
-    response = Response(_chunks(lines), mimetype=MIMETYPES[fmt],
+    response = Response(chunks(lines), mimetype=MIMETYPES[fmt],
                         headers={"Content-Disposition": content_disposition(f"{stem}.{fmt}")})
 
     @response.call_on_close
@@ -65,12 +65,12 @@ def csv_lines(events: Iterable, bom: bool = False) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
-    yield ("\ufeff" if bom else "") + _drain(out)
+    yield ("\ufeff" if bom else "") + drain(out)
     for event in events:
         row = event_row(event)
         row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
         writer.writerow([csv_cell(row[c]) for c in COLUMNS])
-        yield _drain(out)
+        yield drain(out)
 
 
 def json_lines(events: Iterable) -> Iterator[str]:
@@ -83,14 +83,14 @@ def json_lines(events: Iterable) -> Iterator[str]:
     yield "[]\n" if separator == "[\n" else "\n]\n"
 
 
-def _drain(out: io.StringIO) -> str:
+def drain(out: io.StringIO) -> str:
     text = out.getvalue()
     out.seek(0)
     out.truncate()
     return text
 
 
-def _chunks(lines: Iterator[str]) -> Iterator[bytes]:
+def chunks(lines: Iterator[str]) -> Iterator[bytes]:
     pending, size = [], 0
     for line in lines:
         pending.append(line)

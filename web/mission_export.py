@@ -11,7 +11,7 @@ from flask import Response, current_app
 
 from engine import register
 
-from .audit_export import _chunks, _drain
+from .audit_export import chunks, drain
 from .downloads import content_disposition, csv_cell
 
 #: the columns of the CSV, in this order (the API's `Mission` fields)
@@ -28,7 +28,7 @@ def missions_download(reader, filters: register.Filters, sort: str, represent, *
     session = current_app.extensions["passerelle.read_sessions"]()
     rows = register.export(session, reader, filters, sort)
     lines = csv_lines((represent(m) for m in rows), bom)
-    response = Response(_chunks(lines), mimetype="text/csv",
+    response = Response(chunks(lines), mimetype="text/csv",
                         headers={"Content-Disposition": content_disposition("missions.csv")})
 
     @response.call_on_close
@@ -45,10 +45,10 @@ def csv_lines(rows: Iterable[dict], bom: bool = False) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
-    yield ("\ufeff" if bom else "") + _drain(out)
+    yield ("\ufeff" if bom else "") + drain(out)
     for row in rows:
         cells = {**row, "waiting_for": "; ".join(str(n) for n in row["waiting_for"])}
         for key in ("start_date", "end_date", "waiting_since"):
             cells[key] = cells[key].isoformat() if cells[key] else ""
         writer.writerow([csv_cell(cells[c]) for c in COLUMNS])
-        yield _drain(out)
+        yield drain(out)
