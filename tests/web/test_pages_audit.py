@@ -145,3 +145,24 @@ def test_dates_are_days_in_paris(app):
 def test_a_page_of_the_search_that_does_not_exist_says_so(app, page):
     text = assert_error_page(Person(app.test_client(), "antoine").get(f"/audit?page={page}"), 404)
     assert "Cette liste n’a pas de page de ce numéro." in text
+
+
+def _links(html: str) -> dict[str, dict[str, list[str]]]:
+    """Each link's text → its query string, parsed."""
+    import re
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+    return {text_of(text): parse_qs(urlsplit(unescape(href)).query)
+            for href, text in re.findall(r'<a href="([^"]*)">(.*?)</a>', html)}
+
+
+def test_a_long_search_pages_on_with_its_filters_kept(app, request_id, monkeypatch):
+    from web.pages import audit
+    monkeypatch.setattr(audit, "PAGE_SIZE", 5)  # the request's events fill more than one page of 5
+    antoine = Person(app.test_client(), "antoine")
+    first = antoine.get("/audit?since=2000-01-01").get_data(as_text=True)
+    assert "Page 1" in first and "Page précédente" not in _links(first)
+    assert _links(first)["Page suivante"] == {"since": ["2000-01-01"], "page": ["2"]}
+    second = antoine.get("/audit?since=2000-01-01&page=2").get_data(as_text=True)
+    assert "Page 2" in second
+    assert _links(second)["Page précédente"] == {"since": ["2000-01-01"], "page": ["1"]}

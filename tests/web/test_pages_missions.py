@@ -52,3 +52,18 @@ def test_the_directorate_filter_offers_the_directorates(app):
     assert MISSION["title"] in sophie.text("/missions?directorate=DSOL")  # the host's (the project lead's)
     assert MISSION["title"] in sophie.text("/missions?directorate=DMOB")  # the agent's (thomas)
     assert "Aucune mission" in sophie.text("/missions?directorate=DRH")
+
+
+def test_the_register_pages_on_with_its_filters_and_sort_kept(app, monkeypatch):
+    from web.pages import missions
+
+    from .test_pages_audit import _links
+    monkeypatch.setattr(missions, "PAGE_SIZE", 1)
+    for _ in range(2):
+        start_support_mission(Person(app.test_client(), "nadia"))
+    sophie = Person(app.test_client(), "sophie")
+    first = sophie.page("/missions?phase=in_approval&sort=-title")
+    assert _links(first)["Page suivante"] == {"phase": ["in_approval"], "sort": ["-title"], "page": ["2"]}
+    second = sophie.page("/missions?phase=in_approval&sort=-title&page=2")
+    assert "Page 2" in text_of(second)
+    assert _links(second)["Page précédente"] == {"phase": ["in_approval"], "sort": ["-title"], "page": ["1"]}
