@@ -86,3 +86,29 @@ def refused(sessions, instance_id: int, bpmn_id: str, username: str, data: dict,
             from engine import complete_task
             complete_task(s, task_id, as_user(s, username), data)
     return raised.value
+
+
+# --- request data shared by the process tests and the facts' tests ---------------------------------
+
+#: a temporary support mission as nadia describes it: thomas, 30 %, 2026-10-01 to 2027-03-31
+MATP_MISSION = {
+    "title": "Appui au plan vélo", "project": "Plan vélo départemental",
+    "objectives": "Cartographier les itinéraires et animer les ateliers", "expertise_level": "intermediate",
+    "time_share": 30, "start_date": "2026-10-01", "end_date": "2027-03-31", "agent": "thomas",
+    "is_project_support": True,
+}
+#: thomas's skills-sponsorship proposal to the Restos du Cœur: 20 %, 2026-04-01 to 2026-09-30 (6 months)
+SPONSORSHIP_PROPOSAL = {
+    "host_organisation": "restos-isere",
+    "mission_description": "Organiser la collecte et la distribution alimentaire du jeudi",
+    "previous_duties": "Entretien des routes départementales, secteur Grésivaudan",
+    "time_share": 20, "start_date": "2026-04-01", "end_date": "2026-09-30",
+    "reimbursed": False, "estimated_value_eur": 12000,
+}
+#: the convention HR drafts for it
+SPONSORSHIP_CONVENTION = {
+    "activities": "Logistique de la distribution", "place": "Grenoble, entrepôt des Restos",
+    "hours": "Le jeudi, 7 h", "reimbursement_terms": "Aucun remboursement",
+    "renewal_and_termination": "Fin anticipée avec un mois de préavis",
+    "duties_reminder": "Déontologie, secret et discrétion professionnels",
+}

@@ -22,12 +22,7 @@ from .helpers import as_user, complete, instance_state, open_task, waiting, walk
 
 MATP = "temporary_support_mission"
 REQUESTED = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
-MISSION = {
-    "title": "Appui au plan vélo", "project": "Plan vélo départemental",
-    "objectives": "Cartographier les itinéraires et animer les ateliers", "expertise_level": "intermediate",
-    "time_share": 30, "start_date": "2026-10-01", "end_date": "2027-03-31", "agent": "thomas",
-    "is_project_support": True,
-}
+MISSION = helpers.MATP_MISSION
 # thomas (manager julien) is asked for; the steps after the description, up to the DGS's signature
 UP_TO_SIGNATURE = [("coordinator_review", "luc", {"decision": "approve"}),
                    ("agent_consent", "thomas", {"decision": "accept"}),
@@ -209,21 +204,11 @@ def test_two_signatures_at_the_same_moment_sign_one_request_only(deployed):
 
 SKILLS = "skills_sponsorship"
 SPONSORSHIP_DAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-PROPOSAL = {
-    "host_organisation": "restos-isere",
-    "mission_description": "Organiser la collecte et la distribution alimentaire du jeudi",
-    "previous_duties": "Entretien des routes départementales, secteur Grésivaudan",
-    "time_share": 20, "start_date": "2026-04-01", "end_date": "2027-09-30",  # 18 months
-    "reimbursed": False, "estimated_value_eur": 12000,
-}
+PROPOSAL = {**helpers.SPONSORSHIP_PROPOSAL, "end_date": "2027-09-30"}  # 18 months
 TO_SIGNATURE = [
     ("manager_opinion", "julien", {"decision": "approve", "workload_arrangement": "Pierre reprend le jeudi"}),
     ("ethics_check", "ines", {"decision": "compatible", "duties_reviewed": True}),
-    ("draft_convention", "karim", {
-        "activities": "Logistique de la distribution", "place": "Grenoble, entrepôt des Restos",
-        "hours": "Le jeudi, 7 h", "reimbursement_terms": "Aucun remboursement",
-        "renewal_and_termination": "Fin anticipée avec un mois de préavis",
-        "duties_reminder": "Déontologie, secret et discrétion professionnels"}),
+    ("draft_convention", "karim", helpers.SPONSORSHIP_CONVENTION),
     ("host_agreement", "hugo", {"decision": "accept", "met_agent_on": "2026-03-10"}),
     ("agent_written_agreement", "thomas", {"agree": True}),
     ("sign_decision", "claire", {"decision": "sign"}),

@@ -16,24 +16,14 @@ from engine import (Conflict, InvalidData, NotFound, PermissionDenied, bundle_of
                     verify_audit)
 from engine.models import HumanTask, Instance, Timer
 
+from . import helpers
 from .helpers import as_user, complete, edit, open_task
 
 KEY = "skills_sponsorship"
 TODAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
-PROPOSAL = {
-    "host_organisation": "restos-isere",
-    "mission_description": "Organiser la collecte et la distribution alimentaire du jeudi",
-    "previous_duties": "Entretien des routes départementales, secteur Grésivaudan",
-    "time_share": 20, "start_date": "2026-04-01", "end_date": "2026-09-30",  # 6 months
-    "reimbursed": False, "estimated_value_eur": 12000,
-}
-CONVENTION = {
-    "activities": "Logistique de la distribution", "place": "Grenoble, entrepôt des Restos",
-    "hours": "Le jeudi, 7 h", "reimbursement_terms": "Aucun remboursement",
-    "renewal_and_termination": "Fin anticipée avec un mois de préavis",
-    "duties_reminder": "Déontologie, secret et discrétion professionnels",
-}
+PROPOSAL = helpers.SPONSORSHIP_PROPOSAL
+CONVENTION = helpers.SPONSORSHIP_CONVENTION
 #: the path to a signed convention: (task, who does it, what they submit)
 STEPS = [
     ("propose_mission", "thomas", PROPOSAL),

@@ -22,12 +22,7 @@ from .helpers import as_user, complete, instance_state, open_task, refused, wait
 
 KEY = "temporary_support_mission"
 REQUESTED = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
-MISSION = {
-    "title": "Appui au plan vélo", "project": "Plan vélo départemental",
-    "objectives": "Cartographier les itinéraires et animer les ateliers", "expertise_level": "intermediate",
-    "time_share": 30, "start_date": "2026-10-01", "end_date": "2027-03-31", "agent": "thomas",
-    "is_project_support": True,
-}
+MISSION = helpers.MATP_MISSION
 # nadia (project lead) asks for thomas, whose manager is julien
 COORDINATOR_APPROVES = ("coordinator_review", "luc", {"decision": "approve"})
 AGENT_ACCEPTS = ("agent_consent", "thomas", {"decision": "accept"})
